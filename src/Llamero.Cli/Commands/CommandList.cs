@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Llamero.Cli.Commands;
+
+/// <summary>Every sub-command of <c>llamero</c>, one line each, in the order `--help` lists them.</summary>
+internal static class CommandList
+{
+    public static IEnumerable<Command> All()
+    {
+        yield return VersionCommand.Create();
+    }
+}
