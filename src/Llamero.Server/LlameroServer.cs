@@ -74,6 +74,9 @@ public sealed class LlameroServer : IAsyncDisposable
     /// <summary>Completes when the model is loaded and the slots are ready; faults with the load error.</summary>
     public Task Loaded => _host.Loaded;
 
+    /// <summary>Tokens of context per slot (once loaded).</summary>
+    public int ContextSize => _host.Scheduler.ContextSize;
+
     /// <summary>The address actually bound (useful with port 0), e.g. <c>http://127.0.0.1:54321/</c>.</summary>
     public Uri BaseAddress
     {

@@ -3,8 +3,8 @@ using Llamero.Models;
 namespace Llamero.Server.Engine;
 
 /// <summary>
-/// The loaded model as the server uses it: tokenizer, chat template, sessions and samplers. One implementation
-/// wraps Llamero's model, tokenizer and sampler chain (<c>LlameroEngine</c>); the server never touches
+/// The loaded model as the server uses it: tokenizer, chat template and sessions. One implementation
+/// wraps Llamero's model and tokenizer (<c>LlameroEngine</c>); the server never touches
 /// those types directly, so this is the one file to change when their API moves.
 /// Thread-safety: every member may be called from any thread, except that each session is used by one caller.
 /// </summary>
@@ -43,9 +43,6 @@ public interface IInferenceEngine : IDisposable
     /// <summary>A new KV-cache session over the shared weights.</summary>
     IModelSession CreateSession(int contextSize);
 
-    /// <summary>A sampler for one request.</summary>
-    ITokenSampler CreateSampler(SamplingSettings settings);
-
     /// <summary>Pooled (mean over tokens), L2-normalised final hidden states of <paramref name="tokens"/>.</summary>
     float[] Embed(IReadOnlyList<int> tokens);
 }
@@ -61,45 +58,4 @@ public interface ITokenTextDecoder
 
     /// <summary>Whatever is still held back.</summary>
     string Flush();
-}
-
-/// <summary>Picks the next token of one sequence.</summary>
-public interface ITokenSampler
-{
-    /// <summary>Chooses a token from the logits of the last position (may modify a copy, never the input).</summary>
-    int Sample(ReadOnlySpan<float> logits);
-
-    /// <summary>Records a token of the sequence (prompt or generated) for the repetition penalties.</summary>
-    void Accept(int token);
-}
-
-/// <summary>Sampling parameters of one request, already validated.</summary>
-public sealed record SamplingSettings
-{
-    /// <summary>0 = greedy.</summary>
-    public float Temperature { get; init; } = 0.8f;
-
-    /// <summary>1 = off.</summary>
-    public float TopP { get; init; } = 0.95f;
-
-    /// <summary>0 = off.</summary>
-    public int TopK { get; init; } = 40;
-
-    /// <summary>0 = off.</summary>
-    public float MinP { get; init; } = 0.05f;
-
-    /// <summary>1 = off.</summary>
-    public float RepeatPenalty { get; init; } = 1.0f;
-
-    /// <summary>0 = off.</summary>
-    public float FrequencyPenalty { get; init; }
-
-    /// <summary>0 = off.</summary>
-    public float PresencePenalty { get; init; }
-
-    /// <summary>Null = a random seed.</summary>
-    public ulong? Seed { get; init; }
-
-    /// <summary>Token id → additive bias (−100 bans, +100 forces).</summary>
-    public IReadOnlyDictionary<int, float>? LogitBias { get; init; }
 }

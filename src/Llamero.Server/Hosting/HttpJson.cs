@@ -50,25 +50,35 @@ internal static class HttpJson
     private static ApiException Describe(JsonException e)
     {
         var param = e.Path is { Length: > 2 } path ? path[2..] : null; // "$.temperature" -> "temperature"
-        const string unmapped = "could not be mapped to any .NET member";
-        if (e.Message.Contains(unmapped, StringComparison.Ordinal))
+        var message = FirstSentence(e);
+        if (message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
         {
-            var name = e.Message.Split('\'') is { Length: > 2 } parts ? parts[1] : "?";
-            var where = param is null ? "" : $" (in '{param}')";
-            return ApiException.BadRequest($"Unrecognized request argument supplied: {name}{where}", name);
+            var name = message.Split('\'') is { Length: > 2 } parts ? parts[1] : "?";
+            var where = param is null || param == name ? "" : $" (at '{param}')";
+            return ApiException.BadRequest($"Unrecognized request argument supplied: {name}{where}", param ?? name);
         }
         var position = e.LineNumber is { } line ? $" at line {line + 1}, byte {e.BytePositionInLine + 1}" : "";
-        if (e.InnerException is not null || param is null || e.Message.StartsWith("'", StringComparison.Ordinal) ||
-            e.Message.Contains("is an invalid", StringComparison.Ordinal))
-        {
-            return ApiException.BadRequest($"The request body is not valid JSON{position}: {FirstSentence(e)}", param);
-        }
-        return ApiException.BadRequest($"Invalid type for '{param}'{position}: {FirstSentence(e)}", param);
+        if (message.Contains("could not be converted to", StringComparison.Ordinal))
+            return ApiException.BadRequest($"Invalid type for '{param}'{position}: expected {Expected(message)}.", param);
+        if (param is not null && message.StartsWith("expected ", StringComparison.Ordinal))
+            return ApiException.BadRequest($"Invalid value for '{param}'{position}: {message}.", param); // our converters
+        return ApiException.BadRequest($"The request body is not valid JSON{position}: {message}", param);
     }
+
+    /// <summary>"... converted to System.Nullable`1[System.Double]." → "a number".</summary>
+    private static string Expected(string message) => message switch
+    {
+        _ when message.Contains("Double", StringComparison.Ordinal) || message.Contains("Single", StringComparison.Ordinal) => "a number",
+        _ when message.Contains("Int32", StringComparison.Ordinal) || message.Contains("Int64", StringComparison.Ordinal) => "an integer",
+        _ when message.Contains("Boolean", StringComparison.Ordinal) => "true or false",
+        _ when message.Contains("System.String", StringComparison.Ordinal) && !message.Contains("Dictionary", StringComparison.Ordinal) => "a string",
+        _ when message.Contains("List", StringComparison.Ordinal) || message.Contains("[]", StringComparison.Ordinal) => "an array",
+        _ => "an object",
+    };
 
     private static string FirstSentence(JsonException e)
     {
-        var message = e.InnerException?.Message ?? e.Message;
+        var message = e.Message;
         var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
         return cut > 0 ? message[..cut] : message;
     }

@@ -27,7 +27,7 @@ internal static class ChatCompletionsRoute
         var engine = host.Engine;
         host.RequireModel(request.Model);
         var turns = Validate(request);
-        var sampling = SamplingValidator.ToSettings(request, engine.VocabSize);
+        var sampling = SamplingValidator.ToOptions(request, engine.VocabSize);
         var stop = SamplingValidator.Stop(request);
         var context_ = host.Scheduler.ContextSize;
         var prompt = engine.Tokenize(engine.RenderChat(turns), addSpecial: true);

@@ -28,7 +28,7 @@ internal static class CompletionsRoute
         var engine = host.Engine;
         host.RequireModel(request.Model);
         var (prompt, promptText) = PromptTokens(request.Prompt, engine);
-        var sampling = SamplingValidator.ToSettings(request, engine.VocabSize);
+        var sampling = SamplingValidator.ToOptions(request, engine.VocabSize);
         var stop = SamplingValidator.Stop(request);
         if (request.BestOf is { } bestOf && bestOf != 1)
             throw ApiException.BadRequest($"best_of must be 1; got {bestOf}.", "best_of");

@@ -1,5 +1,5 @@
 using System.Threading.Channels;
-using Llamero.Server.Engine;
+using Llamero.Sampling;
 
 namespace Llamero.Server.Scheduling;
 
@@ -10,7 +10,7 @@ public sealed record GenerationRequest
     public required int[] PromptTokens { get; init; }
 
     /// <summary>Sampler parameters.</summary>
-    public required SamplingSettings Sampling { get; init; }
+    public required SamplingOptions Sampling { get; init; }
 
     /// <summary>Most tokens to generate; the context size also ends generation.</summary>
     public required int MaxTokens { get; init; }

@@ -1,4 +1,5 @@
 using Llamero.Models;
+using Llamero.Sampling;
 using Llamero.Server.Engine;
 
 namespace Llamero.Server.Scheduling;
@@ -26,7 +27,7 @@ internal sealed class Slot(int index, IModelSession session)
     private int _busy;
 
     // Per-job state.
-    public ITokenSampler Sampler { get; private set; } = null!;
+    public SamplerChain Sampler { get; private set; } = null!;
     public ITokenTextDecoder Decoder { get; private set; } = null!;
     public StopStringMatcher Stops { get; private set; } = null!;
     /// <summary>Index in the prompt of the next prompt token to evaluate.</summary>
@@ -67,7 +68,7 @@ internal sealed class Slot(int index, IModelSession session)
         PromptCursor = reuse;
         CachedPromptTokens = reuse;
         Generated = 0;
-        Sampler = engine.CreateSampler(job.Request.Sampling);
+        Sampler = SamplerChain.Create(job.Request.Sampling, engine.VocabSize, Session.ContextSize);
         foreach (var t in prompt)
             Sampler.Accept(t);
         Decoder = engine.CreateDecoder();

@@ -1,13 +1,13 @@
 using System.Globalization;
 using Llamero.Server.Dtos;
-using Llamero.Server.Engine;
+using Llamero.Sampling;
 using Llamero.Server.Errors;
 
 namespace Llamero.Server.Validation;
 
 /// <summary>
 /// Range checks shared by chat completions and completions, turning request fields into
-/// <see cref="SamplingSettings"/>. Unset fields take llama.cpp server's defaults. Every refusal is a 400 naming
+/// <see cref="SamplingOptions"/>. Unset fields take llama.cpp server's defaults. Every refusal is a 400 naming
 /// the field, its allowed range and the value received.
 /// </summary>
 internal static class SamplingValidator
@@ -16,20 +16,22 @@ internal static class SamplingValidator
     public const int MaxStopStrings = 4;
 
     /// <summary>Validates the sampling fields of <paramref name="r"/> for a model with <paramref name="vocabSize"/> tokens.</summary>
-    public static SamplingSettings ToSettings(SamplingRequestFields r, int vocabSize)
+    public static SamplingOptions ToOptions(SamplingRequestFields r, int vocabSize)
     {
-        var defaults = new SamplingSettings();
-        return new SamplingSettings
+        var defaults = new SamplingOptions();
+        return new SamplingOptions
         {
             Temperature = (float)Range(r.Temperature, "temperature", 0, 2, defaults.Temperature),
-            TopP = (float)Range(r.TopP, "top_p", 0, 1, defaults.TopP),
+            TopP = r.TopP is <= 0 ? throw OutOfRange("top_p", "greater than 0 and at most 1", r.TopP.Value)
+                : (float)Range(r.TopP, "top_p", 0, 1, defaults.TopP),
             TopK = (int)Range(r.TopK, "top_k", 0, vocabSize, defaults.TopK),
             MinP = (float)Range(r.MinP, "min_p", 0, 1, defaults.MinP),
             FrequencyPenalty = (float)Range(r.FrequencyPenalty, "frequency_penalty", -2, 2, defaults.FrequencyPenalty),
             PresencePenalty = (float)Range(r.PresencePenalty, "presence_penalty", -2, 2, defaults.PresencePenalty),
             RepeatPenalty = r.RepeatPenalty is <= 0 ? throw OutOfRange("repeat_penalty", "greater than 0 and at most 10", r.RepeatPenalty.Value)
                 : (float)Range(r.RepeatPenalty, "repeat_penalty", 0, 10, defaults.RepeatPenalty),
-            Seed = r.Seed is null or -1 ? null : unchecked((ulong)r.Seed.Value),
+            // OpenAI seeds are 64-bit; the sampler's generator takes 32 bits: fold the halves together.
+            Seed = r.Seed is null or -1 ? null : unchecked((uint)(r.Seed.Value ^ (r.Seed.Value >> 32))),
             LogitBias = LogitBias(r.LogitBias, vocabSize),
         };
     }
