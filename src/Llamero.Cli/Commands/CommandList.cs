@@ -8,5 +8,6 @@ internal static class CommandList
     public static IEnumerable<Command> All()
     {
         yield return VersionCommand.Create();
+        yield return InfoCommand.Create();
     }
 }
