@@ -9,5 +9,6 @@ internal static class CommandList
     {
         yield return VersionCommand.Create();
         yield return InfoCommand.Create();
+        yield return DownloadCommand.Create();
     }
 }
