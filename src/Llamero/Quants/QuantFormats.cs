@@ -21,6 +21,7 @@ public static class QuantFormats
             QuantFormat.Of<Q8_0>(),
             QuantFormat.Of<Q8_1>(),
             QuantFormat.Of<Q4_K>(),
+            QuantFormat.Of<Q5_K>(),
             QuantFormat.Of<Q6_K>(),
             QuantFormat.Of<Q8_K>(),
             QuantFormat.Of<BF16>(),
