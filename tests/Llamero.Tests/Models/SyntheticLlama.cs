@@ -104,6 +104,26 @@ internal static class SyntheticLlama
         return path;
     }
 
+    /// <summary>Copies <paramref name="source"/> with metadata edited (null drops a key) and only the tensors kept.</summary>
+    public static string Rewrite(string source, Func<GgufKeyValue, GgufKeyValue?> metadata, Func<GgufTensorInfo, bool> keepTensor)
+    {
+        var path = Path.Combine(TestPaths.NewTempDir("llamero-rewrite"), "model.gguf");
+        using var src = GgufFile.Open(source);
+        using var writer = new GgufWriter(path);
+        foreach (var kv in src.Metadata)
+        {
+            if (metadata(kv) is { } edited)
+                writer.AddMetadata(edited);
+        }
+        var kept = src.Tensors.Where(keepTensor).ToList();
+        foreach (var t in kept)
+            writer.AddTensor(t.Name, t.Type, t.Dimensions);
+        foreach (var t in kept)
+            writer.WriteTensorData(src, t);
+        writer.Commit();
+        return path;
+    }
+
     private static float Gaussian(Random rng)
     {
         var u1 = 1.0 - rng.NextDouble();
