@@ -12,7 +12,11 @@ public static class QuantFormats
         var list = new List<QuantFormat>
         {
             // One line per format; keep in ggml id order.
+            QuantFormat.Of<F32>(),
+            QuantFormat.Of<Q4_0>(),
+            QuantFormat.Of<Q8_0>(),
             QuantFormat.Of<Q4_K>(),
+            QuantFormat.Of<Q6_K>(),
             QuantFormat.Of<Q8_K>(),
         };
         return list.ToDictionary(f => f.Type);

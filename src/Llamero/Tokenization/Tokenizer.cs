@@ -21,7 +21,8 @@ public sealed partial class Tokenizer
     private readonly HashSet<int> _endOfGeneration = [];
 
     /// <summary>Builds a tokenizer over <paramref name="vocabulary"/>.</summary>
-    /// <exception cref="ArgumentException">Duplicate pieces, special ids out of range, or an unsupported pre-tokenizer.</exception>
+    /// <exception cref="ArgumentException">Duplicate pieces or special ids out of range.</exception>
+    /// <exception cref="NotSupportedException">A byte-level BPE pre-tokenizer other than Llama-3's.</exception>
     public Tokenizer(Vocabulary vocabulary)
     {
         ArgumentNullException.ThrowIfNull(vocabulary);
@@ -65,9 +66,9 @@ public sealed partial class Tokenizer
         else
         {
             if (!PreTokenizers.IsLlama3(vocabulary.PreTokenizer))
-                throw new ArgumentException(
+                throw new NotSupportedException(
                     $"Unsupported pre-tokenizer '{vocabulary.PreTokenizer ?? "(none)"}' for byte-level BPE; supported: "
-                    + string.Join(", ", PreTokenizers.Supported) + ".", nameof(vocabulary));
+                    + string.Join(", ", PreTokenizers.Supported) + ".");
             _bpe = new BytePairEncoder(_ids, vocabulary.Merges, vocabulary.IgnoreMerges);
         }
 

@@ -1,4 +1,6 @@
+using System.Text;
 using Llamero.Tests.Support;
+using Llamero.Tokenization;
 
 namespace Llamero.Tests.Tokenization;
 
@@ -21,5 +23,30 @@ internal static class VocabTestCases
             cases.Add((inputs[i], ids));
         }
         return cases;
+    }
+
+    /// <summary>Encodes every case of <paramref name="name"/> without BOS or special parsing and asserts llama.cpp's ids.</summary>
+    public static void AssertAllMatch(Tokenizer tokenizer, string name)
+    {
+        var cases = Load(name);
+        Assert.Equal(46, cases.Count);
+        var failures = new List<string>();
+        foreach (var (input, expected) in cases)
+        {
+            var actual = tokenizer.Encode(input, addSpecial: false);
+            if (!actual.SequenceEqual(expected))
+                failures.Add($"'{input}': expected [{string.Join(' ', expected)}] got [{string.Join(' ', actual)}]");
+        }
+        Assert.True(failures.Count == 0, string.Join('\n', failures));
+    }
+
+    /// <summary>Decodes <paramref name="ids"/> one at a time through a streaming decoder, then flushes.</summary>
+    public static string StreamDecode(Tokenizer tokenizer, IEnumerable<int> ids, bool stripLeadingSpace = false)
+    {
+        var decoder = tokenizer.CreateStreamingDecoder(stripLeadingSpace);
+        var text = new StringBuilder();
+        foreach (var id in ids)
+            text.Append(decoder.Append(id));
+        return text.Append(decoder.Flush()).ToString();
     }
 }
