@@ -39,14 +39,4 @@ public sealed class MeaiOpenAiClientTests : IAsyncLifetime
         Assert.Equal(response.Text, streamed.Text);
         Assert.Equal(7, streamed.Usage?.OutputTokenCount);
     }
-
-    [Fact]
-    public async Task Embeddings_through_IEmbeddingGenerator()
-    {
-        var openai = new OpenAIClient(new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = new Uri(_server.BaseAddress, "v1") });
-        using var generator = openai.GetEmbeddingClient(_server.Server.ModelId).AsIEmbeddingGenerator();
-        var embeddings = await generator.GenerateAsync(["first text", "second text"]);
-        Assert.Equal(2, embeddings.Count);
-        Assert.All(embeddings, e => Assert.Equal(1.0, Math.Sqrt(e.Vector.ToArray().Sum(x => (double)x * x)), 3));
-    }
 }
