@@ -12,6 +12,8 @@ public static class QuantFormats
         var list = new List<QuantFormat>
         {
             // One line per format; keep in ggml id order.
+            QuantFormat.Of<Q4_K>(),
+            QuantFormat.Of<Q8_K>(),
         };
         return list.ToDictionary(f => f.Type);
     }

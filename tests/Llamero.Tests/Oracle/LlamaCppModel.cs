@@ -1,0 +1,121 @@
+using LLama;
+using LLama.Common;
+using LLama.Native;
+
+namespace Llamero.Tests.Oracle;
+
+/// <summary>
+/// A whole model evaluated by llama.cpp (LLamaSharp 0.30.0), for comparing logits with Llamero's forward pass.
+/// One sequence; tokens are appended at the next position as in <see cref="Llamero.Models.IModelSession"/>.
+/// Defaults chosen to match Llamero: F32 KV cache (llama.cpp's default is F16), one micro-batch for the whole prompt.
+/// </summary>
+internal sealed class LlamaCppModel : IDisposable
+{
+    private static readonly Lock NativeInit = new();
+    private static bool _initialised;
+
+    private readonly LLamaWeights _weights;
+    private readonly LLamaContext _context;
+    private int _position;
+
+    private LlamaCppModel(LLamaWeights weights, LLamaContext context)
+    {
+        _weights = weights;
+        _context = context;
+    }
+
+    /// <summary>Logits per token.</summary>
+    public int VocabSize => _weights.Vocab.Count;
+
+    /// <summary>Loads <paramref name="path"/> with a context of <paramref name="contextSize"/> positions.</summary>
+    public static LlamaCppModel Load(string path, int contextSize = 256, bool flashAttention = false, bool f32Cache = true, int threads = 1)
+    {
+        lock (NativeInit)
+        {
+            if (!_initialised)
+            {
+                // The resolver is installed by NativeApi's static constructor; silence llama.cpp's load chatter.
+                NativeApi.llama_empty_call();
+                NativeLogConfig.llama_log_set((_, _) => { });
+                _initialised = true;
+            }
+        }
+        var p = new ModelParams(path)
+        {
+            ContextSize = (uint)contextSize,
+            BatchSize = (uint)contextSize,
+            UBatchSize = (uint)contextSize,
+            Threads = threads,
+            BatchThreads = threads,
+            TypeK = f32Cache ? GGMLType.GGML_TYPE_F32 : GGMLType.GGML_TYPE_F16,
+            TypeV = f32Cache ? GGMLType.GGML_TYPE_F32 : GGMLType.GGML_TYPE_F16,
+            FlashAttention = flashAttention,
+        };
+        var weights = LLamaWeights.LoadFromFile(p);
+        try
+        {
+            return new LlamaCppModel(weights, weights.CreateContext(p));
+        }
+        catch
+        {
+            weights.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Evaluates <paramref name="tokens"/> at the next positions; returns the logits of every one
+    /// (<paramref name="allLogits"/>) or of the last only.</summary>
+    public float[][] Evaluate(IReadOnlyList<int> tokens, bool allLogits = false)
+    {
+        var batch = new LLamaBatch();
+        for (var i = 0; i < tokens.Count; i++)
+            batch.Add(tokens[i], _position + i, LLamaSeqId.Zero, allLogits || i == tokens.Count - 1);
+        var result = _context.Decode(batch);
+        if (result != DecodeResult.Ok)
+            throw new InvalidOperationException($"llama.cpp decode failed: {result}");
+        _position += tokens.Count;
+        var rows = new List<float[]>();
+        for (var i = allLogits ? 0 : tokens.Count - 1; i < tokens.Count; i++)
+            rows.Add(_context.NativeHandle.GetLogitsIth(i).ToArray());
+        return [.. rows];
+    }
+
+    /// <summary>Greedy (argmax) continuation of <paramref name="prompt"/>, <paramref name="count"/> tokens.</summary>
+    public int[] Greedy(IReadOnlyList<int> prompt, int count)
+    {
+        var output = new int[count];
+        var logits = Evaluate(prompt)[0];
+        for (var i = 0; i < count; i++)
+        {
+            output[i] = ArgMax(logits);
+            if (i + 1 < count)
+                logits = Evaluate([output[i]])[0];
+        }
+        return output;
+    }
+
+    /// <summary>Clears the KV cache.</summary>
+    public void Reset()
+    {
+        _context.NativeHandle.MemoryClear(true);
+        _position = 0;
+    }
+
+    /// <summary>Index of the largest logit (the first on ties, as llama.cpp's greedy sampler).</summary>
+    public static int ArgMax(ReadOnlySpan<float> logits)
+    {
+        var best = 0;
+        for (var i = 1; i < logits.Length; i++)
+        {
+            if (logits[i] > logits[best])
+                best = i;
+        }
+        return best;
+    }
+
+    public void Dispose()
+    {
+        _context.Dispose();
+        _weights.Dispose();
+    }
+}
