@@ -57,12 +57,19 @@ public sealed class Generator
     /// </summary>
     public int ReusePrefix(IReadOnlyList<int> prompt)
     {
+        var same = CommonPrefix(prompt);
+        Truncate(same);
+        return same;
+    }
+
+    /// <summary>How many leading tokens of <paramref name="prompt"/> the cache already holds (at most all but the last).</summary>
+    public int CommonPrefix(IReadOnlyList<int> prompt)
+    {
         ArgumentNullException.ThrowIfNull(prompt);
         var limit = Math.Min(_tokens.Count, prompt.Count - 1);
         var same = 0;
         while (same < limit && _tokens[same] == prompt[same])
             same++;
-        Truncate(same);
         return same;
     }
 

@@ -59,10 +59,10 @@ internal static class ScriptedModel
 
     public static int VocabSize => Pieces.Length;
 
-    /// <summary>BOS → "Once upon a time, the end." → EOS.</summary>
+    /// <summary>BOS (or any unknown text: this vocabulary cannot spell words) → "Once upon a time, the end." → EOS.</summary>
     public static int Story(int last) => last switch
     {
-        Bos => Once, Once => Upon, Upon => A, A => Time, Time => Comma, Comma => The, The => End, End => Dot,
+        Bos or 0 => Once, Once => Upon, Upon => A, A => Time, Time => Comma, Comma => The, The => End, End => Dot,
         _ => Eos,
     };
 
