@@ -13,6 +13,7 @@ public static class QuantFormats
         {
             // One line per format; keep in ggml id order.
             QuantFormat.Of<Q4_K>(),
+            QuantFormat.Of<Q6_K>(),
             QuantFormat.Of<Q8_K>(),
         };
         return list.ToDictionary(f => f.Type);

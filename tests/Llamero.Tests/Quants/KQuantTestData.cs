@@ -22,6 +22,7 @@ internal static class KQuantTestData
     public static readonly KFormat[] Formats =
     [
         new(GgmlType.Q4_K, Q4_K.BlockBytes, Q4_K.DotWith, [(16, 128)], [0, 2]),
+        new(GgmlType.Q6_K, Q6_K.BlockBytes, Q6_K.DotWith, [(0, 192)], [208]),
     ];
 
     public static KFormat Get(GgmlType type) => Formats.Single(f => f.Type == type);

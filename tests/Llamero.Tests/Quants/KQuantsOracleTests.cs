@@ -23,8 +23,9 @@ public class KQuantsOracleTests
     public void Block_structs_have_ggml_sizes()
     {
         Assert.Equal(144, Unsafe.SizeOf<BlockQ4_K>());
+        Assert.Equal(210, Unsafe.SizeOf<BlockQ6_K>());
         Assert.Equal(292, Unsafe.SizeOf<BlockQ8_K>());
-        foreach (var type in new[] { GgmlType.Q4_K, GgmlType.Q8_K })
+        foreach (var type in new[] { GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_K })
             Assert.Equal(GgmlTypes.Get(type).BytesPerBlock, QuantFormats.Get(type).Traits.BytesPerBlock);
     }
 

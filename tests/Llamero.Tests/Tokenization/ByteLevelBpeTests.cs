@@ -1,0 +1,40 @@
+using System.Text;
+using Llamero.Tokenization;
+
+namespace Llamero.Tests.Tokenization;
+
+public class ByteLevelBpeTests
+{
+    [Fact]
+    public void Llama3GoldenVectorsMatchLlamaCpp() =>
+        VocabTestCases.AssertAllMatch(Llama3Vocabulary.Tokenizer, "ggml-vocab-llama-bpe.gguf");
+
+    [Fact]
+    public void Llama3GoldenVectorsDecodeBackToTheirInput()
+    {
+        var tokenizer = Llama3Vocabulary.Tokenizer;
+        foreach (var (input, expected) in VocabTestCases.Load("ggml-vocab-llama-bpe.gguf"))
+            Assert.Equal(input, VocabTestCases.StreamDecode(tokenizer, expected));
+    }
+
+    [Fact]
+    public void DecodeCleansSpacesBeforePunctuationAsLlamaCppDoes()
+    {
+        var tokenizer = Llama3Vocabulary.Tokenizer;
+        // Llama-3 keeps llama.cpp's clean_up_tokenization_spaces: " ?" and " 's" lose their space on decode.
+        var ids = tokenizer.Encode("Is it John 's ?", addSpecial: false);
+        Assert.Equal("Is it John's?", tokenizer.Decode(ids));
+    }
+
+    [Fact]
+    public void RandomTextRoundTrips()
+    {
+        var tokenizer = Llama3Vocabulary.Tokenizer;
+        var random = new Random(1234);
+        for (var i = 0; i < 200; i++)
+        {
+            var text = RandomText.Next(random, random.Next(0, 60));
+            Assert.Equal(text, VocabTestCases.StreamDecode(tokenizer, tokenizer.Encode(text, addSpecial: false)));
+        }
+    }
+}
