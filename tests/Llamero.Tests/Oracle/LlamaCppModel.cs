@@ -94,6 +94,23 @@ internal sealed class LlamaCppModel : IDisposable
         return output;
     }
 
+    /// <summary>Context shift as llama.cpp's main does it: drops positions [keep, keep+discard) and moves the rest
+    /// down by <paramref name="discard"/> (llama.cpp re-rotates the cached keys on the next decode).</summary>
+    public void Shift(int keep, int discard)
+    {
+        var h = _context.NativeHandle;
+        h.MemorySequenceRemove(LLamaSeqId.Zero, keep, keep + discard);
+        h.MemorySequenceAdd(LLamaSeqId.Zero, keep + discard, _position, -discard);
+        _position -= discard;
+    }
+
+    /// <summary>Forgets positions at or after <paramref name="position"/>.</summary>
+    public void Truncate(int position)
+    {
+        _context.NativeHandle.MemorySequenceRemove(LLamaSeqId.Zero, position, -1);
+        _position = position;
+    }
+
     /// <summary>Clears the KV cache.</summary>
     public void Reset()
     {
