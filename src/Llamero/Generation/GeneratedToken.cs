@@ -3,7 +3,7 @@ namespace Llamero.Generation;
 /// <summary>Why generation ended.</summary>
 public enum FinishReason
 {
-    /// <summary>The model produced an end-of-generation token (EOS, end of turn).</summary>
+    /// <summary>The model produced an end-of-generation token (EOS, end of turn) or a BOS that starts a new document.</summary>
     EndOfGeneration,
 
     /// <summary>A stop string appeared in the text.</summary>

@@ -32,7 +32,7 @@ public sealed record GenerationOptions
     /// <summary>Also report this many most likely alternatives per position (0..20).</summary>
     public int TopLogProbs { get; init; }
 
-    /// <summary>Keep generating past end-of-generation tokens (they are never sampled: their logits are banned).</summary>
+    /// <summary>Keep generating past end-of-generation tokens and BOS (they are never sampled: their logits are banned).</summary>
     public bool IgnoreEos { get; init; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first option out of range.</summary>

@@ -121,7 +121,9 @@ public sealed class Generator
             timings.Sampled++;
             generated++;
 
-            if (Tokenizer.IsEndOfGeneration(token))
+            // A sampled BOS starts a new document (llama2.c's rule; stories260K separates its stories so), which
+            // ends this one just as EOS does. Chat models never sample BOS, so nothing changes for them.
+            if (Tokenizer.IsEndOfGeneration(token) || token == Tokenizer.BosId)
             {
                 yield return Last(token, decoder.Flush(), stops, FinishReason.EndOfGeneration, timings);
                 yield break;
@@ -194,7 +196,7 @@ public sealed class Generator
         if (options.IgnoreEos)
         {
             var bias = new Dictionary<int, float>(sampling.LogitBias ?? new Dictionary<int, float>());
-            foreach (var id in Tokenizer.EndOfGenerationIds)
+            foreach (var id in Tokenizer.EndOfGenerationIds.Append(Tokenizer.BosId).Where(id => id >= 0))
                 bias[id] = float.NegativeInfinity;
             sampling = sampling with { LogitBias = bias };
         }
