@@ -1,4 +1,5 @@
 using Llamero.Generation;
+using static Llamero.Tests.Generation.GeneratedStreams;
 using Llamero.Sampling;
 using static Llamero.Tests.Generation.ScriptedModel;
 
@@ -8,14 +9,6 @@ namespace Llamero.Tests.Generation;
 public class GeneratorTests
 {
     private static readonly GenerationOptions Greedy = new() { Sampling = SamplingOptions.Greedy };
-
-    private static async Task<List<GeneratedToken>> Collect(IAsyncEnumerable<GeneratedToken> stream)
-    {
-        var items = new List<GeneratedToken>();
-        await foreach (var item in stream)
-            items.Add(item);
-        return items;
-    }
 
     private static string Text(IEnumerable<GeneratedToken> items) => string.Concat(items.Select(i => i.Text));
 

@@ -1,4 +1,5 @@
 using Llamero.Generation;
+using static Llamero.Tests.Generation.GeneratedStreams;
 using Llamero.Sampling;
 using Llamero.Tests.Models;
 using Llamero.Tests.Support;
@@ -9,14 +10,6 @@ namespace Llamero.Tests.Generation;
 public class StoriesGenerationTests
 {
     private static readonly GenerationOptions Greedy = new() { Sampling = SamplingOptions.Greedy };
-
-    private static async Task<List<GeneratedToken>> Collect(IAsyncEnumerable<GeneratedToken> stream)
-    {
-        var items = new List<GeneratedToken>();
-        await foreach (var item in stream)
-            items.Add(item);
-        return items;
-    }
 
     [Fact]
     public async Task Greedy_from_bos_reproduces_the_golden_256_tokens_and_text()
