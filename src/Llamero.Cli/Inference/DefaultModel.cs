@@ -5,12 +5,12 @@ internal static class DefaultModel
 {
     public const string RelativePath = "models/stories260K.gguf";
 
-    /// <summary>The model to use: <paramref name="given"/>, else stories260K beside the tool or in a folder above the
-    /// working directory (a repository checkout).</summary>
+    /// <summary>The model to use: <paramref name="given"/> (a path, or an <c>hf:</c> spec fetched into the cache), else
+    /// stories260K beside the tool or in a folder above the working directory (a repository checkout).</summary>
     public static string Resolve(string? given)
     {
         if (!string.IsNullOrEmpty(given))
-            return given;
+            return Llamero.Hub.ModelLocator.Resolve(given);
         var beside = Path.Combine(AppContext.BaseDirectory, RelativePath);
         if (File.Exists(beside))
             return beside;
