@@ -92,7 +92,12 @@ public class RunCommandTests
     [InlineData("-n must be -1 (no limit) or at least 0, got -5", "-n", "-5")]
     public void Bad_input_is_one_clear_line_and_a_non_zero_exit(string message, string option, string value)
     {
-        string[] args = option == "-m" ? ["run", option, value, "-p", "x"] : ["run", "-m", Model, "-p", "x", option, value];
+        string[] args = option switch
+        {
+            "-m" => ["run", option, value, "-p", "x"],
+            "-f" => ["run", "-m", Model, option, value],
+            _ => ["run", "-m", Model, "-p", "x", option, value],
+        };
         var (exit, output, error) = CliRunner.Run(args);
         Assert.Equal(1, exit);
         Assert.Contains(message, error);
