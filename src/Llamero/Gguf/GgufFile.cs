@@ -89,7 +89,7 @@ public sealed class GgufFile : IDisposable
                 }
                 var shardPath = GgufSplitNaming.ShardPath(prefix, i + 1, count);
                 if (!File.Exists(shardPath) && GgufSplitNaming.JoinedPathOf(shardPath) is null)
-                    throw new FileNotFoundException($"Missing gguf-split shard {i + 1} of {count}: {shardPath}", shardPath);
+                    throw new GgufFormatException(given.DisplayPath, 0, $"{GgufKeys.Split.Count} = {count} but shard {i + 1} is missing: {shardPath}");
                 sources[i] = GgufFileSource.Open(shardPath);
                 if (ShardNumberOf(sources[i]) != i || ShardCountOf(sources[i]) != count)
                     throw new GgufFormatException(shardPath, 0, $"expected {GgufKeys.Split.No} = {i} and {GgufKeys.Split.Count} = {count}, found {ShardNumberOf(sources[i])} and {ShardCountOf(sources[i])}");

@@ -25,7 +25,7 @@ internal sealed class GgufFileSource : IDisposable
         if (joined is not null && (parts.Count == 0 || (path != joined && !parts.Contains(path))))
         {
             var missing = GgufSplitNaming.PartPath(joined, parts.Count);
-            throw new FileNotFoundException($"Missing byte-split part {missing} (needed to open {path}).", missing);
+            throw new GgufFormatException(path, 0, $"byte-split part {missing} is missing");
         }
         if (joined is null && !File.Exists(path))
             throw new FileNotFoundException($"GGUF file not found: {path}", path);
@@ -55,7 +55,7 @@ internal sealed class GgufFileSource : IDisposable
             {
                 var next = GgufSplitNaming.PartPath(display, parts.Count);
                 throw new GgufFormatException(display, space.Length,
-                    $"the parts hold {space.Length} bytes but the tensor table needs {required}: missing byte-split part {next}?");
+                    $"byte-split part {next} is missing: the parts hold {space.Length} bytes but the tensor table needs {required}");
             }
             var last = header.Tensors.Where(t => t.ByteSize > 0).MaxBy(t => t.Offset + t.ByteSize);
             throw new GgufFormatException(display, space.Length,

@@ -17,6 +17,12 @@ internal sealed class GgufHeaderReader
     /// <summary>Arrays nested deeper than this are rejected (keeps recursion bounded).</summary>
     public const int MaxArrayDepth = 8;
 
+    /// <summary>Most metadata entries or tensors one file may declare.</summary>
+    public const int MaxCount = 1 << 24;
+
+    /// <summary>Most encoded bytes of one metadata array (the largest real vocabularies take a few MB).</summary>
+    public const int MaxArrayBytes = 1 << 30;
+
     /// <summary>The alignment of tensor data when <c>general.alignment</c> is absent.</summary>
     public const uint DefaultAlignment = 32;
 
@@ -61,11 +67,13 @@ internal sealed class GgufHeaderReader
         var minKv = LengthSize + 4 + 1;
         var minTensor = LengthSize + 4 + 4 + 8;
         if (kvCount > (ulong)(Remaining / minKv))
-            throw Fail(countAt, $"metadata count {kvCount} cannot fit in the {Remaining} bytes left");
+            throw Fail(countAt, $"truncated: metadata count {kvCount} cannot fit in the {Remaining} bytes left");
         if (tensorCount > (ulong)((Remaining - (long)kvCount * minKv) / minTensor))
-            throw Fail(countAt, $"tensor count {tensorCount} cannot fit in the bytes left");
+            throw Fail(countAt, $"truncated: tensor count {tensorCount} cannot fit in the bytes left");
+        if (kvCount > MaxCount || tensorCount > MaxCount)
+            throw Fail(countAt, $"{tensorCount} tensors and {kvCount} metadata entries are more than Llamero reads (at most {MaxCount} each)");
 
-        var metadata = new List<GgufKeyValue>((int)kvCount);
+        var metadata = new List<GgufKeyValue>((int)Math.Min(kvCount, 4096));
         var keys = new HashSet<string>(StringComparer.Ordinal);
         for (ulong i = 0; i < kvCount; i++)
         {
@@ -114,7 +122,7 @@ internal sealed class GgufHeaderReader
 
     private List<PendingTensor> ReadTensorInfos(ulong count, uint alignment)
     {
-        var infos = new List<PendingTensor>((int)count);
+        var infos = new List<PendingTensor>((int)Math.Min(count, 4096));
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (ulong i = 0; i < count; i++)
         {
@@ -240,6 +248,8 @@ internal sealed class GgufHeaderReader
         };
         if (count > (ulong)(Remaining / minElement))
             throw Fail(countAt, $"metadata \"{key}\" array length {count} runs past the end of the file ({Remaining} bytes left)");
+        if (count > (ulong)(MaxArrayBytes / minElement))
+            throw Fail(countAt, $"metadata \"{key}\" array length {count} is more than Llamero reads ({MaxArrayBytes} bytes at most)");
         var n = (int)count;
         switch (elementType)
         {

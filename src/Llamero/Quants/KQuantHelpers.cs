@@ -247,6 +247,73 @@ internal static class KQuantHelpers
     }
 
     /// <summary>
+    /// The scale/min search and header shared by Q4_K and Q5_K (quantize_row_q4_K_ref / q5_K_ref): writes d (bytes 0..1), dmin (2..3)
+    /// and the packed scales (4..15) into <paramref name="block"/> and returns the final levels (0..nmax) in <paramref name="levels"/>.
+    /// </summary>
+    public static void QuantizeScaleMin(ReadOnlySpan<float> x, Span<byte> block, int nmax, float rmin, float rdelta, int steps, out Levels256 levels)
+    {
+        levels = default;
+        Span<byte> l = levels;
+        Span<byte> scratch = stackalloc byte[32];
+        Span<float> weights = stackalloc float[32];
+        Span<float> scales = stackalloc float[8];
+        Span<float> mins = stackalloc float[8];
+        float maxScale = 0, maxMin = 0;
+        for (var j = 0; j < 8; j++)
+        {
+            var xs = x.Slice(32 * j, 32);
+            float sumX2 = 0;
+            for (var k = 0; k < 32; k++)
+                sumX2 += xs[k] * xs[k];
+            var avX = MathF.Sqrt(sumX2 / 32);
+            for (var k = 0; k < 32; k++)
+                weights[k] = avX + MathF.Abs(xs[k]);
+            scales[j] = MakeQkx2Quants(xs, nmax, weights, l.Slice(32 * j, 32), out mins[j], scratch, rmin, rdelta, steps, useMad: false);
+            if (scales[j] > maxScale) maxScale = scales[j];
+            if (mins[j] > maxMin) maxMin = mins[j];
+        }
+
+        var invScale = maxScale > 0 ? 63f / maxScale : 0f;
+        var invMin = maxMin > 0 ? 63f / maxMin : 0f;
+        Span<byte> ls = stackalloc byte[8];
+        Span<byte> lm = stackalloc byte[8];
+        for (var j = 0; j < 8; j++)
+        {
+            // ggml stores nearest_int into a uint8 before clamping to 63.
+            ls[j] = Math.Min((byte)63, (byte)NearestInt(invScale * scales[j]));
+            lm[j] = Math.Min((byte)63, (byte)NearestInt(invMin * mins[j]));
+        }
+        var packed = block.Slice(4, 12);
+        PackScaleMinK4(ls, lm, packed);
+        WriteHalf(block, 0, maxScale / 63f);
+        WriteHalf(block, 2, maxMin / 63f);
+
+        var dAll = ReadHalf(block, 0);
+        var dMin = ReadHalf(block, 2);
+        for (var j = 0; j < 8; j++)
+        {
+            GetScaleMinK4(j, packed, out var sc, out var m);
+            var d = dAll * sc;
+            if (d == 0)
+                continue;
+            var dm = dMin * m;
+            for (var k = 0; k < 32; k++)
+                l[32 * j + k] = (byte)Math.Clamp(NearestInt((x[32 * j + k] + dm) / d), 0, nmax);
+        }
+    }
+
+    /// <summary>Packs 256 two-bit levels as Q2_K/Q3_K store them: level 128·h + 32·j + l at bits 2j of byte 32·h + l.</summary>
+    public static void PackTwoBits(ReadOnlySpan<byte> levels, Span<byte> qs)
+    {
+        for (var half = 0; half < 2; half++)
+            for (var l = 0; l < 32; l++)
+            {
+                var e = 128 * half + l;
+                qs[32 * half + l] = (byte)(levels[e] | (levels[e + 32] << 2) | (levels[e + 64] << 4) | (levels[e + 96] << 6));
+            }
+    }
+
+    /// <summary>
     /// The 6-bit scale and min of sub-block <paramref name="j"/> (0..7) from the 12 packed bytes of Q4_K/Q5_K
     /// (ggml's get_scale_min_k4): sub-blocks 0..3 keep 6 bits in bytes 0..7, 4..7 split 4+2 bits.
     /// </summary>

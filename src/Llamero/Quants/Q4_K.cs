@@ -24,7 +24,7 @@ public unsafe struct BlockQ4_K
 }
 
 /// <summary>The Q4_K format: ggml-exact dequantize, reference quantize and dot products with Q8_K.</summary>
-public sealed partial class Q4_K : IQuantFormat
+public sealed partial class Q4_K : IQuantFormat, IKQuantKernels
 {
     /// <summary>Bytes per block of 256.</summary>
     public const int BlockBytes = 144;
@@ -67,99 +67,49 @@ public sealed partial class Q4_K : IQuantFormat
     {
         var blocks = KQuantHelpers.CheckRow(src.Length, dst.Length, BlockBytes, "Q4_K");
         for (var i = 0; i < blocks; i++)
-            QuantizeAsymmetric(src.Slice(i * 256, 256), dst.Slice(i * BlockBytes, BlockBytes), nmax: 15, rmin: -1f, rdelta: 0.1f, steps: 20, out _);
-    }
-
-    /// <summary>
-    /// The scale/min search and header shared by Q4_K and Q5_K (quantize_row_q4_K_ref / q5_K_ref): writes d, dmin
-    /// and the packed scales into <paramref name="block"/> and returns the final levels (0..nmax) in <paramref name="levels"/>.
-    /// </summary>
-    internal static void QuantizeAsymmetric(ReadOnlySpan<float> x, Span<byte> block, int nmax, float rmin, float rdelta, int steps, out Levels256 levels)
-    {
-        levels = default;
-        Span<byte> l = levels;
-        Span<byte> scratch = stackalloc byte[32];
-        Span<float> weights = stackalloc float[32];
-        Span<float> scales = stackalloc float[8];
-        Span<float> mins = stackalloc float[8];
-        float maxScale = 0, maxMin = 0;
-        for (var j = 0; j < 8; j++)
         {
-            var xs = x.Slice(32 * j, 32);
-            float sumX2 = 0;
-            for (var k = 0; k < 32; k++)
-                sumX2 += xs[k] * xs[k];
-            var avX = MathF.Sqrt(sumX2 / 32);
-            for (var k = 0; k < 32; k++)
-                weights[k] = avX + MathF.Abs(xs[k]);
-            scales[j] = KQuantHelpers.MakeQkx2Quants(xs, nmax, weights, l.Slice(32 * j, 32), out mins[j], scratch, rmin, rdelta, steps, useMad: false);
-            if (scales[j] > maxScale) maxScale = scales[j];
-            if (mins[j] > maxMin) maxMin = mins[j];
-        }
-
-        var invScale = maxScale > 0 ? 63f / maxScale : 0f;
-        var invMin = maxMin > 0 ? 63f / maxMin : 0f;
-        Span<byte> ls = stackalloc byte[8];
-        Span<byte> lm = stackalloc byte[8];
-        for (var j = 0; j < 8; j++)
-        {
-            // ggml stores nearest_int into a uint8 before clamping to 63.
-            ls[j] = Math.Min((byte)63, (byte)KQuantHelpers.NearestInt(invScale * scales[j]));
-            lm[j] = Math.Min((byte)63, (byte)KQuantHelpers.NearestInt(invMin * mins[j]));
-        }
-        var packed = block.Slice(ScalesOffset, 12);
-        KQuantHelpers.PackScaleMinK4(ls, lm, packed);
-        KQuantHelpers.WriteHalf(block, 0, maxScale / 63f);
-        KQuantHelpers.WriteHalf(block, 2, maxMin / 63f);
-
-        var dAll = KQuantHelpers.ReadHalf(block, 0);
-        var dMin = KQuantHelpers.ReadHalf(block, 2);
-        for (var j = 0; j < 8; j++)
-        {
-            KQuantHelpers.GetScaleMinK4(j, packed, out var sc, out var m);
-            var d = dAll * sc;
-            if (d == 0)
-                continue;
-            var dm = dMin * m;
-            for (var k = 0; k < 32; k++)
-                l[32 * j + k] = (byte)Math.Clamp(KQuantHelpers.NearestInt((x[32 * j + k] + dm) / d), 0, nmax);
-        }
-        if (nmax == 15)
-        {
+            var block = dst.Slice(i * BlockBytes, BlockBytes);
+            KQuantHelpers.QuantizeScaleMin(src.Slice(i * 256, 256), block, nmax: 15, rmin: -1f, rdelta: 0.1f, steps: 20, out var levels);
             var q = block.Slice(QsOffset, 128);
             for (var chunk = 0; chunk < 4; chunk++)
                 for (var k = 0; k < 32; k++)
-                    q[32 * chunk + k] = (byte)(l[64 * chunk + k] | (l[64 * chunk + k + 32] << 4));
+                    q[32 * chunk + k] = (byte)(levels[64 * chunk + k] | (levels[64 * chunk + k + 32] << 4));
         }
     }
 
     public static float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
-        DotWith(SimdPath.Current, weights, activations, n);
+        KQuantDot.With<Q4_K>(SimdPath.Current, weights, activations, n);
 
     /// <summary>The dot product on a given path (tests force each one the CPU supports).</summary>
-    internal static float DotWith(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
-    {
-        KQuantHelpers.CheckDot(weights, activations, n, BlockBytes, "Q4_K");
-        ref var x = ref MemoryMarshal.GetReference(weights);
-        ref var y = ref MemoryMarshal.GetReference(activations);
-        var blocks = n / 256;
-        return KQuantHelpers.Kernel(level) switch
-        {
-            KernelKind.Avx2 => DotAvx2(ref x, ref y, blocks),
-            KernelKind.Vector256 => DotPortable(true, ref x, ref y, blocks),
-            KernelKind.Vector128 => DotPortable(false, ref x, ref y, blocks),
-            _ => DotScalar(ref x, ref y, blocks),
-        };
-    }
+    internal static float DotWith(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
+        KQuantDot.With<Q4_K>(level, weights, activations, n);
 
-    public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
-    {
-        KQuantHelpers.CheckDot(weights, activations, n, BlockBytes, "Q4_K");
-        return DotScalar(ref MemoryMarshal.GetReference(weights), ref MemoryMarshal.GetReference(activations), n / 256);
-    }
+    public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
+        KQuantDot.Reference<Q4_K>(weights, activations, n);
+
+    static string IKQuantKernels.Name => "Q4_K";
+    static int IKQuantKernels.WeightBlockBytes => BlockBytes;
 
     /// <summary>ggml_vec_dot_q4_K_q8_K_generic, same operations in the same order (FMA where GCC contracts).</summary>
-    private static float DotScalar(ref byte x, ref byte y, int blocks)
+    static float IKQuantKernels.DotScalar(ref byte x, ref byte y, int blocks) =>
+        ScaleMinDotScalar(ref x, ref y, blocks, BlockBytes, static (ref byte b, int e) => Level(ref b, e));
+
+    /// <summary>The level (0..15) of weight <paramref name="e"/> of a block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Level(ref byte block, int e)
+    {
+        var q = Unsafe.Add(ref block, QsOffset + 32 * (e / 64) + (e % 32));
+        return (e % 64) < 32 ? q & 0xF : q >> 4;
+    }
+
+    /// <summary>Reads the level of weight e (0..255) of the block at the reference.</summary>
+    internal delegate int LevelReader(ref byte block, int e);
+
+    /// <summary>
+    /// The scalar dot shared by Q4_K and Q5_K (ggml's two generic functions differ only in how levels are read):
+    /// eight int32 lanes of scale·q·a per block, folded into eight float sums with FMA, mins through the bsums.
+    /// </summary>
+    internal static float ScaleMinDotScalar(ref byte x, ref byte y, int blocks, int blockBytes, LevelReader level)
     {
         Span<float> sums = stackalloc float[8];
         Span<int> aux32 = stackalloc int[8];
@@ -167,7 +117,7 @@ public sealed partial class Q4_K : IQuantFormat
         float sumf = 0;
         for (var i = 0; i < blocks; i++)
         {
-            ref var xb = ref Unsafe.Add(ref x, i * BlockBytes);
+            ref var xb = ref Unsafe.Add(ref x, i * blockBytes);
             ref var yb = ref Unsafe.Add(ref y, i * Q8_K.BlockBytes);
             KQuantHelpers.UnpackScaleMinK4(ref Unsafe.Add(ref xb, ScalesOffset), out var s0, out var s1, out var m0, out var m1);
             var scales = (ulong)s0 | ((ulong)s1 << 32);
@@ -176,17 +126,11 @@ public sealed partial class Q4_K : IQuantFormat
             for (var j = 0; j < 16; j++)
                 sumi += Unsafe.ReadUnaligned<short>(ref Unsafe.Add(ref yb, Q8_K.BSumsOffset + 2 * j)) * (int)((mins >> (8 * (j / 2))) & 0xFF);
             aux32.Clear();
-            for (var j = 0; j < 8; j++)
+            for (var e = 0; e < 256; e++)
             {
-                var scale = (int)((scales >> (8 * j)) & 0xFF);
-                for (var k = 0; k < 32; k++)
-                {
-                    var e = 32 * j + k;
-                    var qbyte = Unsafe.Add(ref xb, QsOffset + 32 * (e / 64) + (e % 32));
-                    var a = (e % 64) < 32 ? qbyte & 0xF : qbyte >> 4;
-                    var q8 = (sbyte)Unsafe.Add(ref yb, Q8_K.QsOffset + e);
-                    aux32[k % 8] += scale * (short)(q8 * a);
-                }
+                var scale = (int)((scales >> (8 * (e / 32))) & 0xFF);
+                var q8 = (sbyte)Unsafe.Add(ref yb, Q8_K.QsOffset + e);
+                aux32[e % 8] += scale * (short)(q8 * level(ref xb, e));
             }
             var dy = Unsafe.ReadUnaligned<float>(ref yb);
             var d = KQuantHelpers.ReadHalf(ref xb, 0) * dy;

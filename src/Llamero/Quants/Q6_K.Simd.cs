@@ -9,7 +9,7 @@ namespace Llamero.Quants;
 // are exact; only the float scaling order differs from the reference.
 public sealed partial class Q6_K
 {
-    private static float DotAvx2(ref byte x, ref byte y, int blocks)
+    static float IKQuantKernels.DotAvx2(ref byte x, ref byte y, int blocks)
     {
         var acc = Vector256<float>.Zero;
         for (nint i = 0; i < blocks; i++)
@@ -19,9 +19,7 @@ public sealed partial class Q6_K
             var d = KQuantHelpers.ReadHalf(ref xb, DOffset) * Unsafe.ReadUnaligned<float>(ref yb);
 
             var scales8 = Vector128.LoadUnsafe(ref Unsafe.Add(ref xb, ScalesOffset)).AsSByte();
-            var scales16 = Avx2.ConvertToVector256Int16(scales8);
-            var bsums = Vector256.LoadUnsafe(ref Unsafe.As<byte, short>(ref Unsafe.Add(ref yb, Q8_K.BSumsOffset)));
-            var offset = Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(scales16, bsums), 5);
+            var offset = Avx2.ShiftLeftLogical(KQuantAvx2.GroupSums(ref yb, scales8), 5);
 
             ref var q8 = ref Unsafe.Add(ref yb, Q8_K.QsOffset);
             var sumi = Half128(ref xb, ref q8, scales8, 0) + Half128(ref xb, ref q8, scales8, 1);
@@ -44,23 +42,11 @@ public sealed partial class Q6_K
         var q1 = (ql1 & low4) | (Avx2.ShiftLeftLogical(qh, 2).AsByte() & high2);
         var q2 = (Avx2.ShiftRightLogical(ql0.AsUInt16(), 4).AsByte() & low4) | (qh.AsByte() & high2);
         var q3 = (Avx2.ShiftRightLogical(ql1.AsUInt16(), 4).AsByte() & low4) | (Avx2.ShiftRightLogical(qh, 2).AsByte() & high2);
-        return Group(q0, ref q8, scales8, 4 * h + 0) + Group(q1, ref q8, scales8, 4 * h + 1)
-             + Group(q2, ref q8, scales8, 4 * h + 2) + Group(q3, ref q8, scales8, 4 * h + 3);
+        return KQuantAvx2.ScaledGroupPair(q0, ref q8, scales8, 4 * h + 0) + KQuantAvx2.ScaledGroupPair(q1, ref q8, scales8, 4 * h + 1)
+             + KQuantAvx2.ScaledGroupPair(q2, ref q8, scales8, 4 * h + 2) + KQuantAvx2.ScaledGroupPair(q3, ref q8, scales8, 4 * h + 3);
     }
 
-    /// <summary>32 levels against activations 32·g .. 32·g+31, scaled by groups 2g and 2g+1.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Group(Vector256<byte> levels, ref byte q8, Vector128<sbyte> scales8, int g)
-    {
-        var act = Vector256.LoadUnsafe(ref q8, (nuint)(32 * g)).AsSByte();
-        // Bytes 2g (×8) then 2g+1 (×8), widened to int16 lanes matching maddubs' pair sums.
-        var pick = Vector128.Create((byte)(2 * g), (byte)(2 * g), (byte)(2 * g), (byte)(2 * g), (byte)(2 * g), (byte)(2 * g), (byte)(2 * g), (byte)(2 * g),
-            (byte)(2 * g + 1), (byte)(2 * g + 1), (byte)(2 * g + 1), (byte)(2 * g + 1), (byte)(2 * g + 1), (byte)(2 * g + 1), (byte)(2 * g + 1), (byte)(2 * g + 1));
-        var scale = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales8, pick.AsSByte()));
-        return Avx2.MultiplyAddAdjacent(scale, Avx2.MultiplyAddAdjacent(levels, act));
-    }
-
-    private static float DotPortable(bool wide, ref byte x, ref byte y, int blocks)
+    static float IKQuantKernels.DotPortable(bool wide, ref byte x, ref byte y, int blocks)
     {
         KQuantPortable.Weights256 w = default;
         KQuantPortable.Scales16 scales = default;

@@ -23,7 +23,7 @@ public unsafe struct BlockQ6_K
 }
 
 /// <summary>The Q6_K format: ggml-exact dequantize, reference quantize and dot products with Q8_K.</summary>
-public sealed partial class Q6_K : IQuantFormat
+public sealed partial class Q6_K : IQuantFormat, IKQuantKernels
 {
     /// <summary>Bytes per block of 256.</summary>
     public const int BlockBytes = 210;
@@ -113,32 +113,20 @@ public sealed partial class Q6_K : IQuantFormat
     }
 
     public static float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
-        DotWith(SimdPath.Current, weights, activations, n);
+        KQuantDot.With<Q6_K>(SimdPath.Current, weights, activations, n);
 
     /// <summary>The dot product on a given path (tests force each one the CPU supports).</summary>
-    internal static float DotWith(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
-    {
-        KQuantHelpers.CheckDot(weights, activations, n, BlockBytes, "Q6_K");
-        ref var x = ref MemoryMarshal.GetReference(weights);
-        ref var y = ref MemoryMarshal.GetReference(activations);
-        var blocks = n / 256;
-        return KQuantHelpers.Kernel(level) switch
-        {
-            KernelKind.Avx2 => DotAvx2(ref x, ref y, blocks),
-            KernelKind.Vector256 => DotPortable(true, ref x, ref y, blocks),
-            KernelKind.Vector128 => DotPortable(false, ref x, ref y, blocks),
-            _ => DotScalar(ref x, ref y, blocks),
-        };
-    }
+    internal static float DotWith(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
+        KQuantDot.With<Q6_K>(level, weights, activations, n);
 
-    public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
-    {
-        KQuantHelpers.CheckDot(weights, activations, n, BlockBytes, "Q6_K");
-        return DotScalar(ref MemoryMarshal.GetReference(weights), ref MemoryMarshal.GetReference(activations), n / 256);
-    }
+    public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
+        KQuantDot.Reference<Q6_K>(weights, activations, n);
+
+    static string IKQuantKernels.Name => "Q6_K";
+    static int IKQuantKernels.WeightBlockBytes => BlockBytes;
 
     /// <summary>ggml_vec_dot_q6_K_q8_K_generic, same operations in the same order (FMA where GCC contracts).</summary>
-    private static float DotScalar(ref byte x, ref byte y, int blocks)
+    static float IKQuantKernels.DotScalar(ref byte x, ref byte y, int blocks)
     {
         Span<float> sums = stackalloc float[8];
         Span<int> aux32 = stackalloc int[8];

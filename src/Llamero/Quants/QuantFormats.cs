@@ -12,7 +12,13 @@ public static class QuantFormats
         var list = new List<QuantFormat>
         {
             // One line per format; keep in ggml id order.
+            QuantFormat.Of<F32>(),
+            QuantFormat.Of<Q4_0>(),
+            QuantFormat.Of<Q8_0>(),
+            QuantFormat.Of<Q2_K>(),
+            QuantFormat.Of<Q3_K>(),
             QuantFormat.Of<Q4_K>(),
+            QuantFormat.Of<Q5_K>(),
             QuantFormat.Of<Q6_K>(),
             QuantFormat.Of<Q8_K>(),
         };

@@ -1,0 +1,152 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Llamero.Gguf;
+using Llamero.Kernels;
+
+namespace Llamero.Quants;
+
+/// <summary>
+/// Q8_0: 32 weights in 34 bytes (8.5 bits per weight): an fp16 scale d and 32 signed bytes q; w = d·q.
+/// Also the activation format Q4_0, Q5_0 and Q8_0 weights are dotted with.
+/// </summary>
+public readonly struct Q8_0 : IQuantFormat, ISimdDot, IInt8BlockPair<Q8_0.Block, Q8_0.Block>
+{
+    /// <summary>Elements per block.</summary>
+    public const int BlockSize = 32;
+
+    /// <summary>ggml's block_q8_0.</summary>
+    [StructLayout(LayoutKind.Sequential, Pack = 1)]
+    public struct Block
+    {
+        /// <summary>Scale, fp16 bits.</summary>
+        public ushort D;
+        /// <summary>Quants, -127..127 from the quantizers.</summary>
+        public SBytes32 Qs;
+    }
+
+    /// <inheritdoc />
+    public static GgmlType Type => GgmlType.Q8_0;
+
+    /// <inheritdoc />
+    public static GgmlType DotPartner => GgmlType.Q8_0;
+
+    /// <inheritdoc />
+    public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
+    {
+        var blocks = BlockRows.Read<Block>(src, dst.Length, BlockSize, Type);
+        for (var i = 0; i < blocks.Length; i++)
+        {
+            ref readonly var b = ref blocks[i];
+            var d = Fp16.ToFloat(b.D);
+            var y = dst.Slice(i * BlockSize, BlockSize);
+            for (var j = 0; j < BlockSize; j++)
+                y[j] = b.Qs[j] * d;
+        }
+    }
+
+    /// <inheritdoc />
+    public static void Quantize(ReadOnlySpan<float> src, Span<byte> dst)
+    {
+        var blocks = BlockRows.Write<Block>(dst, src.Length, BlockSize, Type);
+        for (var i = 0; i < blocks.Length; i++)
+        {
+            var x = src.Slice(i * BlockSize, BlockSize);
+            var amax = 0f;
+            foreach (var v in x)
+                amax = MathF.Max(amax, MathF.Abs(v));
+            var d = amax / 127;
+            var id = d != 0 ? 1.0f / d : 0.0f;
+            ref var b = ref blocks[i];
+            b.D = Fp16.FromFloat(d);
+            for (var j = 0; j < BlockSize; j++)
+                b.Qs[j] = CFloat.TruncateToInt8(CFloat.RoundF(x[j] * id));
+        }
+    }
+
+    /// <summary>
+    /// Quantizes activations the way ggml's x86 CPU backend does before a dot product (quantize_row_q8_0 with
+    /// AVX2/AVX-512): multiplier 127/amax instead of 1/d, rounding half to even, saturating packs. It differs
+    /// from <see cref="Quantize"/> in rare last-bit cases; using it keeps Llamero's sums on llama.cpp's.
+    /// </summary>
+    public static void QuantizeForDot(ReadOnlySpan<float> src, Span<byte> dst)
+    {
+        var blocks = BlockRows.Write<Block>(dst, src.Length, BlockSize, Type);
+        for (var i = 0; i < blocks.Length; i++)
+        {
+            var x = src.Slice(i * BlockSize, BlockSize);
+            var amax = AbsMax(x);
+            var id = amax != 0 ? 127f / amax : 0f;
+            ref var b = ref blocks[i];
+            b.D = Fp16.FromFloat(amax / 127f);
+            for (var j = 0; j < BlockSize; j++)
+                b.Qs[j] = (sbyte)Math.Clamp(CvtRoundEven(x[j] * id), sbyte.MinValue, sbyte.MaxValue);
+        }
+    }
+
+    /// <summary>Largest |x| of a block (NaN-free input).</summary>
+    internal static float AbsMax(ReadOnlySpan<float> x)
+    {
+        var amax = 0f;
+        foreach (var v in x)
+            amax = MathF.Max(amax, MathF.Abs(v));
+        return amax;
+    }
+
+    /// <summary><c>_mm256_cvtps_epi32(_mm256_round_ps(v, nearest))</c>: ties to even, int.MinValue when out of range.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int CvtRoundEven(float v) => CFloat.TruncateToInt32(MathF.Round(v, MidpointRounding.ToEven));
+
+    /// <inheritdoc />
+    public static float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
+        DotOn(SimdPath.Current, weights, activations, n);
+
+    /// <inheritdoc />
+    static float ISimdDot.DotOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
+        DotOn(level, weights, activations, n);
+
+    internal static float DotOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
+        level == SimdLevel.Scalar
+            ? DotReference(weights, activations, n)
+            : Int8BlockDot.On<Q8_0, Block, Block>(level,
+                BlockRows.Read<Block>(weights, n, BlockSize, Type), BlockRows.Read<Block>(activations, n, BlockSize, DotPartner));
+
+    /// <inheritdoc />
+    public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
+    {
+        var x = BlockRows.Read<Block>(weights, n, BlockSize, Type);
+        var y = BlockRows.Read<Block>(activations, n, BlockSize, Type);
+        var sumf = 0f;
+        for (var i = 0; i < x.Length; i++)
+        {
+            var sumi = 0;
+            for (var j = 0; j < BlockSize; j++)
+                sumi += x[i].Qs[j] * y[i].Qs[j];
+            // ggml's _generic is compiled with FMA contraction: sumf = fma(sumi, dx·dy, sumf).
+            sumf = MathF.FusedMultiplyAdd(sumi, Fp16.ToFloat(x[i].D) * Fp16.ToFloat(y[i].D), sumf);
+        }
+        return sumf;
+    }
+
+    static (Vector128<sbyte> Low, Vector128<sbyte> High) IInt8BlockPair<Block, Block>.Weights(in Block w) => QuantHalves(in w);
+    static Vector256<sbyte> IInt8BlockPair<Block, Block>.Weights256(in Block w) => Quants(in w);
+    static (Vector128<sbyte> Low, Vector128<sbyte> High) IInt8BlockPair<Block, Block>.Activations(in Block a) => QuantHalves(in a);
+    static Vector256<sbyte> IInt8BlockPair<Block, Block>.Activations256(in Block a) => Quants(in a);
+    static float IInt8BlockPair<Block, Block>.Scale(in Block w, in Block a) => Fp16.ToFloat(w.D) * Fp16.ToFloat(a.D);
+    static bool IInt8BlockPair<Block, Block>.HasOffset => false;
+    static float IInt8BlockPair<Block, Block>.Offset(in Block w, in Block a) => 0;
+
+    /// <summary>The 32 quants of a block as one vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<sbyte> Quants(in Block b) =>
+        Vector256.LoadUnsafe(ref Unsafe.AsRef(in b.Qs[0]));
+
+    /// <summary>The 32 quants of a block as two 16-byte vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static (Vector128<sbyte>, Vector128<sbyte>) QuantHalves(in Block b)
+    {
+        ref var q = ref Unsafe.AsRef(in b.Qs[0]);
+        return (Vector128.LoadUnsafe(ref q), Vector128.LoadUnsafe(ref q, 16));
+    }
+}
