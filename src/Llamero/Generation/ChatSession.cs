@@ -16,7 +16,10 @@ public sealed class ChatSession : IDisposable
     private readonly Generator _generator;
     private readonly bool _ownsSession;
     private readonly List<ChatMessage> _messages = [];
-    private string? _cachedText; // the text the cached tokens stand for, when known exactly
+    // Everything fed to the cache so far as one text (the rendered prompts plus the generated tokens' text), when
+    // known exactly. A context shift drops tokens from the middle but leaves the end, which is all a new turn
+    // appends to, so it stays valid across shifts.
+    private string? _cachedText;
 
     /// <summary>Starts a conversation on <paramref name="generator"/>'s session (emptied first).</summary>
     public ChatSession(Generator generator, ChatTemplate template, string? systemPrompt = null, bool ownsSession = false)
@@ -82,12 +85,11 @@ public sealed class ChatSession : IDisposable
 
         List<ChatMessage> next = [.. _messages, ChatMessage.User(message)];
         var target = Template.Render(next, addAssistantPrefix: true);
-        var prompt = PromptTokens(target);
+        var prompt = PromptTokens(target, next);
 
         var answer = new StringBuilder();
         var raw = new StringBuilder(); // every generated token's text, stop strings included: what the cache holds
         var rawDecoder = _generator.Tokenizer.CreateStreamingDecoder();
-        var completed = false;
         var started = false;
         try
         {
@@ -101,8 +103,6 @@ public sealed class ChatSession : IDisposable
                 {
                     LastTimings = token.Timings;
                     LastFinishReason = token.FinishReason;
-                    _cachedText = token.Timings!.ContextShifts > 0 ? null : target + raw;
-                    completed = true;
                 }
                 yield return token;
             }
@@ -116,14 +116,14 @@ public sealed class ChatSession : IDisposable
                 _messages.Add(ChatMessage.User(message));
                 _messages.Add(ChatMessage.Assistant(answer.ToString()));
             }
-            if (!completed)
-                _cachedText = null;
+            // Once a token came back the prompt is in the cache, and so is every token whose text is in `raw`.
+            _cachedText = started ? target + raw : null;
         }
     }
 
-    // The tokens to evaluate for `target`, after trimming the cache to what it shares with it. Throws before
-    // anything changes when they cannot fit.
-    private int[] PromptTokens(string target)
+    // The tokens to evaluate for `target` (the rendering of `next`), after trimming the cache to what it shares
+    // with it. Throws before anything changes when they cannot fit.
+    private int[] PromptTokens(string target, List<ChatMessage> next)
     {
         var tokenizer = _generator.Tokenizer;
         int[] tokens;
@@ -135,7 +135,7 @@ public sealed class ChatSession : IDisposable
         }
         else
         {
-            var full = tokenizer.Encode(target, addSpecial: true, parseSpecial: true);
+            var full = FittingConversation(next);
             keep = _generator.CommonPrefix(full);
             tokens = full[keep..];
         }
@@ -148,6 +148,24 @@ public sealed class ChatSession : IDisposable
             _cachedText = null;
         }
         return tokens;
+    }
+
+    // The whole conversation as tokens, leaving out its oldest turns (never the system message or the new one)
+    // until it fits in the context with a quarter to spare for the answer: what a re-evaluation needs when the
+    // cache cannot simply be extended (after /load, or when a template rewrites earlier turns).
+    private int[] FittingConversation(List<ChatMessage> next)
+    {
+        var tokenizer = _generator.Tokenizer;
+        var budget = _generator.Session.ContextSize - Math.Min(256, _generator.Session.ContextSize / 4);
+        var messages = new List<ChatMessage>(next);
+        while (true)
+        {
+            var tokens = tokenizer.Encode(Template.Render(messages, addAssistantPrefix: true), addSpecial: true, parseSpecial: true);
+            var oldest = messages.FindIndex(m => m.Role != "system");
+            if (tokens.Length <= budget || oldest < 0 || oldest == messages.Count - 1)
+                return tokens;
+            messages.RemoveAt(oldest);
+        }
     }
 
     /// <summary>Writes the conversation (template, system prompt, messages) to a JSON file.</summary>

@@ -112,6 +112,39 @@ public class ChatSessionTests
     }
 
     [Fact]
+    public async Task Conversation_longer_than_the_context_keeps_going_by_shifting()
+    {
+        var session = new ScriptedSession(32, Forever, VocabSize);
+        using var chat = new ChatSession(new Generator(session, Tokenizer), CompletionTemplate.Instance);
+        var delta = Tokenizer.Encode("\nHi", addSpecial: false, parseSpecial: true).Length + 1; // + the pending last answer token
+        for (var i = 0; i < 6; i++)
+        {
+            await Send(chat, "Hi", Greedy with { MaxTokens = 10 });
+            if (i > 0)
+                Assert.Equal(delta, chat.LastTimings!.PromptTokens);
+        }
+        Assert.Equal(12, chat.Messages.Count);
+        Assert.NotEmpty(session.Shifts);
+    }
+
+    [Fact]
+    public async Task Loaded_conversation_too_long_for_the_context_leaves_out_its_oldest_turns()
+    {
+        using var big = new ChatSession(new Generator(new ScriptedSession(512, Forever, VocabSize), Tokenizer), CompletionTemplate.Instance, "Once");
+        for (var i = 0; i < 6; i++)
+            await Send(big, "Hi", Greedy with { MaxTokens = 10 });
+        var path = Path.Combine(Support.TestPaths.NewTempDir(), "chat.json");
+        big.Save(path);
+
+        var session = new ScriptedSession(48, Forever, VocabSize);
+        using var small = new ChatSession(new Generator(session, Tokenizer), CompletionTemplate.Instance);
+        small.Load(path);
+        await Send(small, "Hi", Greedy with { MaxTokens = 2 });
+        Assert.InRange(small.LastTimings!.PromptTokens, 1, 36);
+        Assert.Equal(15, small.Messages.Count); // the conversation itself is whole
+    }
+
+    [Fact]
     public void Unknown_template_name_lists_the_valid_ones()
     {
         var error = Assert.Throws<ArgumentException>(() => CompletionTemplate.Resolve("nope", null));
