@@ -128,9 +128,10 @@ public sealed class ChatSession : IDisposable
         var tokenizer = _generator.Tokenizer;
         int[] tokens;
         int keep;
-        if (_generator.Tokens.Count > 0 && _cachedText is not null && target.StartsWith(_cachedText, StringComparison.Ordinal))
+        if (_generator.Tokens.Count > 0 && _cachedText is not null
+            && (target.StartsWith(_cachedText, StringComparison.Ordinal) ? target[_cachedText.Length..] : Bridge(target)) is { } text)
         {
-            tokens = tokenizer.Encode(target[_cachedText.Length..], addSpecial: false, parseSpecial: true);
+            tokens = tokenizer.Encode(text, addSpecial: false, parseSpecial: true);
             keep = _generator.Tokens.Count;
         }
         else
@@ -148,6 +149,21 @@ public sealed class ChatSession : IDisposable
             _cachedText = null;
         }
         return tokens;
+    }
+
+    // When the template renders the answer a little differently from how it was generated (Vicuna writes
+    // "ASSISTANT: " before an answer that starts with its own space), the cache does not spell a prefix of the new
+    // prompt. As llama.cpp's common_chat_format_single does, take what the template adds after the previous
+    // render, preceded by what it wrote after the answer's text (its end-of-turn, such as "</s>\n").
+    private string? Bridge(string target)
+    {
+        if (_messages.Count == 0 || _messages[^1] is not { Role: "assistant", Content.Length: > 0 } answer)
+            return null;
+        var past = Template.Render(_messages, addAssistantPrefix: false);
+        var at = past.LastIndexOf(answer.Content, StringComparison.Ordinal);
+        if (at < 0 || !target.StartsWith(past, StringComparison.Ordinal))
+            return null;
+        return past[(at + answer.Content.Length)..] + target[past.Length..];
     }
 
     // The whole conversation as tokens, leaving out its oldest turns (never the system message or the new one)

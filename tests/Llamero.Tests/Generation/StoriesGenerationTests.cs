@@ -64,6 +64,20 @@ public class StoriesGenerationTests
     }
 
     [Fact]
+    public async Task Chat_turns_with_the_vicuna_orca_template_evaluate_only_new_tokens()
+    {
+        using var llm = Llm.Load(TestPaths.Stories260K, new LlmOptions { ContextSize = 512, ChatTemplate = "vicuna-orca" });
+        using var chat = llm.StartChat("You tell stories.");
+        var options = Greedy with { MaxTokens = 24 };
+        await foreach (var _ in chat.SendAsync("Lily went to the park.", options)) { }
+        var answer = chat.Messages[^1].Content;
+        Assert.StartsWith(" ", answer); // rendered as "ASSISTANT:  ...": the cache no longer spells the next prompt
+        await foreach (var _ in chat.SendAsync("Then she saw a dog.", options)) { }
+        var added = llm.Tokenizer.Encode("</s>\nUSER: Then she saw a dog.\nASSISTANT:", addSpecial: false, parseSpecial: true).Length;
+        Assert.InRange(chat.LastTimings!.PromptTokens, added, added + 1); // + the last answer token when -n cut it
+    }
+
+    [Fact]
     public async Task Context_shift_keeps_generating_past_a_full_context()
     {
         using var llm = Llm.Load(TestPaths.Stories260K, new LlmOptions { ContextSize = 32 });
