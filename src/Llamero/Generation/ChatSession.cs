@@ -20,6 +20,7 @@ public sealed class ChatSession : IDisposable
     // known exactly. A context shift drops tokens from the middle but leaves the end, which is all a new turn
     // appends to, so it stays valid across shifts.
     private string? _cachedText;
+    private int[]? _replay; // tokens of a loaded conversation, evaluated at the start of the next turn
 
     /// <summary>Starts a conversation on <paramref name="generator"/>'s session (emptied first).</summary>
     public ChatSession(Generator generator, ChatTemplate template, string? systemPrompt = null, bool ownsSession = false)
@@ -128,10 +129,14 @@ public sealed class ChatSession : IDisposable
         var tokenizer = _generator.Tokenizer;
         int[] tokens;
         int keep;
-        if (_generator.Tokens.Count > 0 && _cachedText is not null
+        var replay = _replay;
+        _replay = null;
+        var cached = replay ?? (IReadOnlyList<int>)_generator.Tokens;
+        if (cached.Count > 0 && _cachedText is not null
             && (target.StartsWith(_cachedText, StringComparison.Ordinal) ? target[_cachedText.Length..] : Bridge(target)) is { } text)
         {
-            tokens = tokenizer.Encode(text, addSpecial: false, parseSpecial: true);
+            var added = tokenizer.Encode(text, addSpecial: false, parseSpecial: true);
+            tokens = replay is null ? added : [.. replay, .. added];
             keep = _generator.Tokens.Count;
         }
         else
@@ -184,16 +189,21 @@ public sealed class ChatSession : IDisposable
         }
     }
 
-    /// <summary>Writes the conversation (template, system prompt, messages) to a JSON file.</summary>
+    /// <summary>Writes the conversation (template, system prompt, messages, and the tokens of the KV cache) to a JSON file.</summary>
     public void Save(string path)
     {
-        var state = new SavedChat(Template.Name, SystemPrompt, [.. _messages.Select(m => new SavedMessage(m.Role, m.Content))]);
+        var state = new SavedChat(Template.Name, SystemPrompt, [.. _messages.Select(m => new SavedMessage(m.Role, m.Content))])
+        {
+            Tokens = _cachedText is null ? null : [.. _replay ?? _generator.Tokens],
+            Text = _cachedText,
+        };
         File.WriteAllText(path, JsonSerializer.Serialize(state, SavedChatJson.Default.SavedChat));
     }
 
     /// <summary>
-    /// Replaces the conversation with one written by <see cref="Save"/>. The KV cache is emptied; the next turn
-    /// evaluates the loaded conversation once.
+    /// Replaces the conversation with one written by <see cref="Save"/>. The saved file holds the exact token
+    /// sequence the KV cache held, so the next turn rebuilds the same cache in one batch (then adds only its new
+    /// text); a file from another template or vocabulary falls back to re-tokenizing the conversation.
     /// </summary>
     public void Load(string path)
     {
@@ -209,9 +219,15 @@ public sealed class ChatSession : IDisposable
         if (state?.Messages is null || state.Messages.Any(m => m.Role is null || m.Content is null))
             throw new InvalidDataException($"{path} is not a saved conversation (no messages)");
         _generator.Reset();
-        _cachedText = null;
         _messages.Clear();
         _messages.AddRange(state.Messages.Select(m => new ChatMessage(m.Role, m.Content)));
+        // The exact tokens the cache held come back when they fit this model and template; otherwise the next
+        // turn re-tokenizes the conversation.
+        var vocab = _generator.Session.VocabSize;
+        var usable = state.Tokens is { Length: > 0 } saved && state.Text is not null && state.Template == Template.Name
+                     && saved.Length <= _generator.Session.ContextSize && saved.All(t => (uint)t < (uint)vocab);
+        _replay = usable ? state.Tokens : null;
+        _cachedText = usable ? state.Text : null;
         SystemPrompt = _messages.FirstOrDefault(m => m.Role == "system")?.Content;
     }
 

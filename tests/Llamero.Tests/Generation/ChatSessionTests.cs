@@ -98,10 +98,15 @@ public class ChatSessionTests
         var path = Path.Combine(Support.TestPaths.NewTempDir(), "chat.json");
         chat.Save(path);
 
-        using var other = new ChatSession(new Generator(new ScriptedSession(256, Story, VocabSize), Tokenizer), CompletionTemplate.Instance);
+        var otherSession = new ScriptedSession(256, Story, VocabSize);
+        using var other = new ChatSession(new Generator(otherSession, Tokenizer), CompletionTemplate.Instance);
         other.Load(path);
         Assert.Equal(chat.Messages, other.Messages);
         Assert.Equal("Once", other.SystemPrompt);
+        // The next turn rebuilds the saved cache token for token, then adds only the new text.
+        await Send(chat, "Go", Greedy with { MaxTokens = 0 });
+        await Send(other, "Go", Greedy with { MaxTokens = 0 });
+        Assert.Equal(session.Cache, otherSession.Cache);
 
         chat.Reset();
         Assert.Equal([ChatMessage.System("Once")], chat.Messages);
