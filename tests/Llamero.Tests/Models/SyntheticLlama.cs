@@ -20,11 +20,16 @@ internal sealed record SyntheticLlamaSpec
     public float RopeScalingFactor { get; init; } = 1f;
     public int RopeOriginalContext { get; init; }
     public int Seed { get; init; } = 1234;
+    /// <summary>Weight of the planted bigram in output.weight (0: purely random logits).</summary>
+    public float Bigram { get; init; } = 0.2f;
 }
 
 /// <summary>
 /// Writes a Llama GGUF with seeded random weights and the real 512-token SentencePiece vocabulary of stories260K.
-/// Scales are chosen so that attention is not uniform and logits spread by several units (greedy choices are clear).
+/// Scales are chosen so that attention is not uniform and logits spread by several units. Random logits leave
+/// near-ties that any rounding difference flips (llama.cpp itself changes its greedy choice with the batch shape), so
+/// output.weight also carries a planted bigram, as a trained model would: row j leans towards the embedding of the token
+/// that j follows in a seeded permutation, which gives greedy decoding clear margins while the layers still steer it.
 /// </summary>
 internal static class SyntheticLlama
 {
@@ -78,18 +83,31 @@ internal static class SyntheticLlama
         }
         tensors.Add(("output_norm.weight", 1, dim, 0.1f, true));
         if (!spec.TiedOutput)
-            tensors.Add(("output.weight", vocab, dim, 6f / MathF.Sqrt(dim), false));
+            tensors.Add(("output.weight", vocab, dim, 3f / MathF.Sqrt(dim), false));
 
         foreach (var t in tensors)
         {
             var type = t.Norm ? GgmlType.F32 : spec.WeightType;
             writer.AddTensor(t.Name, type, t.Rows == 1 ? [t.Cols] : [t.Cols, t.Rows]);
         }
+        var successor = Enumerable.Range(0, vocab).OrderBy(_ => rng.Next()).ToArray();
+        float[]? embedding = null;
         foreach (var t in tensors)
         {
             var values = new float[t.Rows * t.Cols];
             for (var i = 0; i < values.Length; i++)
                 values[i] = (t.Norm ? 1f : 0f) + t.Std * Gaussian(rng);
+            if (t.Name == "token_embd.weight")
+                embedding = values;
+            if (t.Name == "output.weight" && spec.Bigram != 0)
+            {
+                for (var token = 0; token < vocab; token++)
+                {
+                    var row = successor[token];
+                    for (var i = 0; i < dim; i++)
+                        values[row * dim + i] += spec.Bigram * embedding![token * dim + i];
+                }
+            }
             if (t.Norm || spec.WeightType == GgmlType.F32)
             {
                 writer.WriteTensorData(MemoryMarshal.AsBytes(values.AsSpan()));
