@@ -9,6 +9,7 @@ internal static class CommandList
     {
         yield return VersionCommand.Create();
         yield return InfoCommand.Create();
+        yield return JoinCommand.Create();
         yield return DownloadCommand.Create();
     }
 }
