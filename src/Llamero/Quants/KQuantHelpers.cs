@@ -302,6 +302,17 @@ internal static class KQuantHelpers
         }
     }
 
+    /// <summary>Packs 256 two-bit levels as Q2_K/Q3_K store them: level 128·h + 32·j + l at bits 2j of byte 32·h + l.</summary>
+    public static void PackTwoBits(ReadOnlySpan<byte> levels, Span<byte> qs)
+    {
+        for (var half = 0; half < 2; half++)
+            for (var l = 0; l < 32; l++)
+            {
+                var e = 128 * half + l;
+                qs[32 * half + l] = (byte)(levels[e] | (levels[e + 32] << 2) | (levels[e + 64] << 4) | (levels[e + 96] << 6));
+            }
+    }
+
     /// <summary>
     /// The 6-bit scale and min of sub-block <paramref name="j"/> (0..7) from the 12 packed bytes of Q4_K/Q5_K
     /// (ggml's get_scale_min_k4): sub-blocks 0..3 keep 6 bits in bytes 0..7, 4..7 split 4+2 bits.

@@ -15,6 +15,8 @@ public static class QuantFormats
             QuantFormat.Of<F32>(),
             QuantFormat.Of<Q4_0>(),
             QuantFormat.Of<Q8_0>(),
+            QuantFormat.Of<Q2_K>(),
+            QuantFormat.Of<Q3_K>(),
             QuantFormat.Of<Q4_K>(),
             QuantFormat.Of<Q5_K>(),
             QuantFormat.Of<Q6_K>(),

@@ -21,6 +21,8 @@ internal static class KQuantTestData
 {
     public static readonly KFormat[] Formats =
     [
+        new(GgmlType.Q2_K, Q2_K.BlockBytes, Q2_K.DotWith, [(16, 64)], [80, 82]),
+        new(GgmlType.Q3_K, Q3_K.BlockBytes, Q3_K.DotWith, [(0, 96)], [108]),
         new(GgmlType.Q4_K, Q4_K.BlockBytes, Q4_K.DotWith, [(16, 128)], [0, 2]),
         new(GgmlType.Q5_K, Q5_K.BlockBytes, Q5_K.DotWith, [(16, 160)], [0, 2]),
         new(GgmlType.Q6_K, Q6_K.BlockBytes, Q6_K.DotWith, [(0, 192)], [208]),

@@ -22,11 +22,13 @@ public class KQuantsOracleTests
     [Fact]
     public void Block_structs_have_ggml_sizes()
     {
+        Assert.Equal(84, Unsafe.SizeOf<BlockQ2_K>());
+        Assert.Equal(110, Unsafe.SizeOf<BlockQ3_K>());
         Assert.Equal(144, Unsafe.SizeOf<BlockQ4_K>());
         Assert.Equal(176, Unsafe.SizeOf<BlockQ5_K>());
         Assert.Equal(210, Unsafe.SizeOf<BlockQ6_K>());
         Assert.Equal(292, Unsafe.SizeOf<BlockQ8_K>());
-        foreach (var type in new[] { GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q8_K })
+        foreach (var type in new[] { GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q8_K })
             Assert.Equal(GgmlTypes.Get(type).BytesPerBlock, QuantFormats.Get(type).Traits.BytesPerBlock);
     }
 

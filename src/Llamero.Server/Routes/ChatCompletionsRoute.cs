@@ -1,0 +1,137 @@
+using Llamero.Server.Dtos;
+using Llamero.Server.Engine;
+using Llamero.Server.Errors;
+using Llamero.Server.Hosting;
+using Llamero.Server.Json;
+using Llamero.Server.Scheduling;
+using Llamero.Server.Streaming;
+using Llamero.Server.Validation;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Llamero.Server.Routes;
+
+/// <summary><c>POST /v1/chat/completions</c>: the conversation through the chat template, plain or streamed.</summary>
+internal static class ChatCompletionsRoute
+{
+    private static readonly HashSet<string> Roles = ["system", "developer", "user", "assistant", "tool"];
+
+    public static void Map(IEndpointRouteBuilder app, ServerState state) =>
+        app.MapPost("/v1/chat/completions", context => HandleAsync(context, state));
+
+    private static async Task HandleAsync(HttpContext context, ServerState state)
+    {
+        var request = await HttpJson.ReadAsync(context, ServerJsonContext.Default.ChatCompletionRequest, state.Options.MaxBodyBytes);
+        var host = state.Host;
+        var engine = host.Engine;
+        host.RequireModel(request.Model);
+        var turns = Validate(request);
+        var sampling = SamplingValidator.ToOptions(request, engine.VocabSize);
+        var stop = SamplingValidator.Stop(request);
+        var context_ = host.Scheduler.ContextSize;
+        var prompt = engine.Tokenize(engine.RenderChat(turns), addSpecial: true);
+        SamplingValidator.PromptFits(prompt.Length, context_, "messages");
+        var maxTokens = SamplingValidator.MaxTokens(request.MaxCompletionTokens ?? request.MaxTokens,
+            request.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens", context_, context_);
+        int? topLogprobs = request.Logprobs == true ? request.TopLogprobs ?? 0 : null;
+
+        var job = host.Scheduler.Submit(new GenerationRequest
+        {
+            PromptTokens = prompt, Sampling = sampling, MaxTokens = maxTokens, Stop = stop, TopLogprobs = topLogprobs,
+        }, context.RequestAborted);
+
+        var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        if (request.Stream == true)
+        {
+            await StreamAsync(context, job, id, created, engine.ModelId, request.StreamOptions?.IncludeUsage == true);
+            return;
+        }
+        var result = await GenerationCollector.CollectAsync(job, context.RequestAborted);
+        await HttpJson.WriteAsync(context, new ChatCompletionResponse
+        {
+            Id = id,
+            Created = created,
+            Model = engine.ModelId,
+            Choices =
+            [
+                new ChatChoice
+                {
+                    Index = 0,
+                    Message = new ChatResponseMessage { Content = result.Text },
+                    Logprobs = topLogprobs is null ? null : LogprobMapper.Chat(result.Logprobs),
+                    FinishReason = result.Summary.FinishReason,
+                },
+            ],
+            Usage = UsageOf(result.Summary),
+        }, ServerJsonContext.Default.ChatCompletionResponse);
+    }
+
+    private static async Task StreamAsync(HttpContext context, GenerationJob job, string id, long created, string model, bool includeUsage)
+    {
+        var sse = new SseWriter(context);
+        await sse.StartAsync();
+        var type = ServerJsonContext.Default.ChatCompletionChunk;
+        ChatCompletionChunk Chunk(ChatDelta delta, ChatLogprobs? logprobs = null, string? finish = null) => new()
+        {
+            Id = id, Created = created, Model = model,
+            Choices = [new ChatChunkChoice { Index = 0, Delta = delta, Logprobs = logprobs, FinishReason = finish }],
+        };
+
+        await sse.WriteAsync(Chunk(new ChatDelta { Role = "assistant", Content = "" }), type);
+        GenerationSummary summary;
+        try
+        {
+            await foreach (var piece in job.Pieces.ReadAllAsync(context.RequestAborted))
+            {
+                var logprobs = piece.Logprob is null ? null : LogprobMapper.Chat([piece.Logprob]);
+                await sse.WriteAsync(Chunk(new ChatDelta { Content = piece.Text }, logprobs), type);
+            }
+            summary = await job.Completion;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await sse.WriteAsync(ErrorMiddleware.ToBody(new ApiException(System.Net.HttpStatusCode.InternalServerError,
+                $"Generation failed: {e.Message}", "server_error")), ServerJsonContext.Default.ErrorResponse);
+            return;
+        }
+        await sse.WriteAsync(Chunk(new ChatDelta(), finish: summary.FinishReason), type);
+        if (includeUsage)
+            await sse.WriteAsync(new ChatCompletionChunk { Id = id, Created = created, Model = model, Choices = [], Usage = UsageOf(summary) }, type);
+        await sse.WriteDoneAsync();
+    }
+
+    internal static Usage UsageOf(GenerationSummary s) => new()
+    {
+        PromptTokens = s.PromptTokens,
+        CompletionTokens = s.CompletionTokens,
+        PromptTokensDetails = new PromptTokensDetails { CachedTokens = s.CachedPromptTokens },
+    };
+
+    private static List<ChatTurn> Validate(ChatCompletionRequest request)
+    {
+        if (request.Messages is not { Count: > 0 } messages)
+            throw ApiException.BadRequest("messages must be a non-empty array.", "messages");
+        var turns = new List<ChatTurn>(messages.Count);
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var m = messages[i];
+            if (m.Role is null || !Roles.Contains(m.Role))
+                throw ApiException.BadRequest($"messages[{i}].role must be one of {string.Join(", ", Roles)}; got '{m.Role}'.", $"messages[{i}].role");
+            if (m.Content is null && m.Role != "assistant")
+                throw ApiException.BadRequest($"messages[{i}].content is required for role '{m.Role}'.", $"messages[{i}].content");
+            // developer is OpenAI's newer name for system.
+            turns.Add(new ChatTurn(m.Role == "developer" ? "system" : m.Role, m.Content?.Text ?? ""));
+        }
+        if (request.Tools is { ValueKind: System.Text.Json.JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
+            throw ApiException.BadRequest("Tool calling is not supported by this server.", "tools");
+        if (request.TopLogprobs is { } top && (top < 0 || top > 20))
+            throw SamplingValidator.OutOfRange("top_logprobs", "between 0 and 20", top);
+        if (request.TopLogprobs is not null && request.Logprobs != true)
+            throw ApiException.BadRequest("top_logprobs needs logprobs set to true.", "top_logprobs");
+        if (request.ResponseFormat?.Type is { } format && format != "text")
+            throw ApiException.BadRequest($"response_format '{format}' is not supported yet: only 'text' is.", "response_format");
+        return turns;
+    }
+}

@@ -1,0 +1,302 @@
+using System.Diagnostics;
+using Llamero.Server.Engine;
+using Llamero.Server.Errors;
+using Llamero.Server.Metrics;
+
+namespace Llamero.Server.Scheduling;
+
+/// <summary>
+/// Runs every generation of the server on one decode thread over N slots that share the loaded model.
+/// Each turn of the loop advances every busy slot by one step (a prompt chunk, or one new token), so N
+/// answers progress together and a long prompt cannot stall the others for more than one chunk.
+/// <para>
+/// Honest limit: the model has no multi-sequence batch API yet, so a "step" evaluates each slot's token
+/// with its own <see cref="Llamero.Models.IModelSession.Evaluate"/> call, one after the other. The loop is shaped
+/// for continuous batching (one step = the next token of every active sequence); swapping the inner loop for a
+/// batched evaluate is the change that turns it into the real thing.
+/// </para>
+/// Requests beyond N wait in a bounded FIFO queue; beyond that they are refused with 503 + Retry-After. A request
+/// whose client disconnects is dropped at its next step and its slot freed. A slot keeps its cache after a job and
+/// the next job reuses the longest matching prefix (the slot with the longest match is chosen).
+/// </summary>
+public sealed class SlotScheduler : IDisposable
+{
+    /// <summary>Most prompt tokens evaluated for one slot in one step.</summary>
+    public const int PrefillChunk = 256;
+
+    private readonly IInferenceEngine _engine;
+    private readonly ServerMetrics _metrics;
+    private readonly Slot[] _slots;
+    private readonly LinkedList<GenerationJob> _queue = new();
+    private readonly Queue<Action> _work = new();
+    private readonly object _lock = new();
+    private readonly Thread _thread;
+    private int _active;
+    private long _tick;
+    private bool _disposed;
+
+    /// <summary>Creates <paramref name="slotCount"/> sessions of <paramref name="contextSize"/> tokens and starts the decode thread.</summary>
+    public SlotScheduler(IInferenceEngine engine, int slotCount, int contextSize, int queueCapacity, ServerMetrics metrics)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(slotCount, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(queueCapacity);
+        _engine = engine;
+        _metrics = metrics;
+        ContextSize = contextSize;
+        QueueCapacity = queueCapacity;
+        _slots = new Slot[slotCount];
+        for (var i = 0; i < slotCount; i++)
+            _slots[i] = new Slot(i, engine.CreateSession(contextSize));
+        _thread = new Thread(DecodeLoop) { IsBackground = true, Name = "llamero-decode" };
+        _thread.Start();
+    }
+
+    /// <summary>Tokens each slot's context holds.</summary>
+    public int ContextSize { get; }
+
+    /// <summary>Requests that may wait for a slot.</summary>
+    public int QueueCapacity { get; }
+
+    /// <summary>Number of slots.</summary>
+    public int SlotCount => _slots.Length;
+
+    /// <summary>Requests waiting for a slot.</summary>
+    public int QueueDepth
+    {
+        get
+        {
+            lock (_lock)
+                return _queue.Count;
+        }
+    }
+
+    /// <summary>Slots running a request.</summary>
+    public int BusySlots => _slots.Count(s => s.IsBusy);
+
+    /// <summary>
+    /// Queues a generation. Throws <see cref="ApiException"/> (503, Retry-After) when every slot and queue place is
+    /// taken. The caller reads <see cref="GenerationJob.Pieces"/> and awaits <see cref="GenerationJob.Completion"/>.
+    /// </summary>
+    public GenerationJob Submit(GenerationRequest request, CancellationToken cancellation)
+    {
+        if (request.PromptTokens.Length == 0)
+            throw new ArgumentException("The prompt has no tokens.", nameof(request));
+        var job = new GenerationJob(request, cancellation);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_active + _queue.Count >= _slots.Length + QueueCapacity)
+            {
+                _metrics.Rejected();
+                throw ApiException.Unavailable(
+                    $"Server busy: all {_slots.Length} slots and {QueueCapacity} queue places are taken. Retry later.",
+                    "server_busy", retryAfterSeconds: 1);
+            }
+            _queue.AddLast(job);
+            Monitor.PulseAll(_lock);
+        }
+        // A client that leaves while queued gives its place back at once.
+        cancellation.Register(() =>
+        {
+            lock (_lock)
+            {
+                if (_queue.Remove(job))
+                    job.Cancel();
+            }
+        });
+        return job;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="compute"/> on the decode thread between two steps, so every use of the model happens on
+    /// one thread (embeddings use this). Cancellation is honoured until it starts.
+    /// </summary>
+    public Task<T> RunOnDecodeThreadAsync<T>(Func<T> compute, CancellationToken cancellation)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _work.Enqueue(() =>
+            {
+                if (cancellation.IsCancellationRequested)
+                {
+                    done.TrySetCanceled(cancellation);
+                    return;
+                }
+                try
+                {
+                    done.TrySetResult(compute());
+                }
+                catch (Exception e)
+                {
+                    done.TrySetException(e);
+                }
+            });
+            Monitor.PulseAll(_lock);
+        }
+        return done.Task;
+    }
+
+    private void DecodeLoop()
+    {
+        var busy = new List<Slot>(_slots.Length);
+        var work = new List<Action>();
+        while (true)
+        {
+            lock (_lock)
+            {
+                if (_disposed)
+                    return;
+                AssignQueuedJobs();
+                if (_active == 0 && _work.Count == 0)
+                {
+                    Monitor.Wait(_lock);
+                    continue;
+                }
+                work.AddRange(_work);
+                _work.Clear();
+            }
+            foreach (var item in work)
+                item();
+            work.Clear();
+            busy.Clear();
+            busy.AddRange(_slots.Where(s => s.Job is not null));
+            var started = Stopwatch.GetTimestamp();
+            foreach (var slot in busy)
+                Step(slot);
+            _metrics.DecodeBusy(Stopwatch.GetTimestamp() - started);
+        }
+    }
+
+    /// <summary>Moves queued jobs into free slots, preferring the slot whose cache shares the longest prefix.</summary>
+    private void AssignQueuedJobs()
+    {
+        while (_queue.First is { } node && _active < _slots.Length)
+        {
+            var job = node.Value;
+            _queue.RemoveFirst();
+            if (job.Cancellation.IsCancellationRequested)
+            {
+                job.Cancel();
+                continue;
+            }
+            var slot = _slots.Where(s => s.Job is null)
+                .OrderByDescending(s => s.CommonPrefix(job.Request.PromptTokens))
+                .ThenBy(s => s.LastUsed)
+                .First();
+            try
+            {
+                slot.Start(job, _engine, ++_tick);
+                _metrics.PromptTokensCached(slot.CachedPromptTokens);
+                _active++;
+            }
+            catch (Exception e)
+            {
+                slot.Release();
+                slot.Reset();
+                job.Fail(e);
+            }
+        }
+    }
+
+    /// <summary>One step of one slot: evaluate a prompt chunk or the last token, then sample and emit.</summary>
+    private void Step(Slot slot)
+    {
+        var job = slot.Job!;
+        if (job.Cancellation.IsCancellationRequested)
+        {
+            End(slot, job.Cancel);
+            return;
+        }
+        try
+        {
+            var request = job.Request;
+            var prompt = request.PromptTokens;
+            ReadOnlySpan<float> logits;
+            if (slot.PromptCursor < prompt.Length)
+            {
+                var chunk = prompt.AsSpan(slot.PromptCursor, Math.Min(PrefillChunk, prompt.Length - slot.PromptCursor));
+                logits = slot.Session.Evaluate(chunk);
+                slot.Cached.AddRange(chunk);
+                slot.PromptCursor += chunk.Length;
+                _metrics.PromptTokensEvaluated(chunk.Length);
+                if (slot.PromptCursor < prompt.Length)
+                    return;
+            }
+            else
+            {
+                slot.OneToken[0] = slot.LastToken;
+                logits = slot.Session.Evaluate(slot.OneToken);
+                slot.Cached.Add(slot.LastToken);
+            }
+            var token = slot.Sampler.Sample(logits);
+            var logprob = request.TopLogprobs is { } top ? LogprobCalculator.Compute(_engine, logits, token, top) : null;
+            slot.Sampler.Accept(token);
+            slot.Generated++;
+            _metrics.TokenGenerated();
+            if (_engine.IsEndOfGeneration(token))
+            {
+                Finish(slot, "stop");
+                return;
+            }
+            var text = slot.Stops.Push(slot.Decoder.Append(token));
+            if (text.Length > 0 || logprob is not null)
+                job.Emit(new GeneratedPiece(text, logprob));
+            if (slot.Stops.Stopped)
+                Finish(slot, "stop");
+            else if (slot.Generated >= request.MaxTokens || slot.Session.Position >= slot.Session.ContextSize)
+                Finish(slot, "length");
+            else
+                slot.LastToken = token;
+        }
+        catch (Exception e)
+        {
+            slot.Reset();
+            End(slot, () => job.Fail(e));
+        }
+    }
+
+    private void Finish(Slot slot, string reason)
+    {
+        var job = slot.Job!;
+        var rest = slot.Stops.Push(slot.Decoder.Flush()) + slot.Stops.Flush();
+        if (rest.Length > 0)
+            job.Emit(new GeneratedPiece(rest, null));
+        var summary = new GenerationSummary(reason, job.Request.PromptTokens.Length, slot.CachedPromptTokens, slot.Generated);
+        End(slot, () => job.Finish(summary));
+    }
+
+    private void End(Slot slot, Action complete)
+    {
+        slot.Release();
+        lock (_lock)
+            _active--;
+        complete();
+    }
+
+    /// <summary>Stops the decode thread; queued and running jobs fail with <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+                return;
+            _disposed = true;
+            Monitor.PulseAll(_lock);
+        }
+        _thread.Join();
+        foreach (var slot in _slots)
+        {
+            slot.Job?.Fail(new ObjectDisposedException(nameof(SlotScheduler)));
+            slot.Session.Dispose();
+        }
+        lock (_lock)
+        {
+            foreach (var job in _queue)
+                job.Fail(new ObjectDisposedException(nameof(SlotScheduler)));
+            _queue.Clear();
+            _work.Clear();
+        }
+    }
+}

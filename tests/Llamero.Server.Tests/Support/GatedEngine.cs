@@ -1,0 +1,69 @@
+using Llamero.Models;
+using Llamero.Server.Engine;
+
+namespace Llamero.Server.Tests.Support;
+
+/// <summary>
+/// Wraps a real engine so that every model evaluation waits for a gate: lets tests hold slots busy
+/// deterministically (queue full, disconnects) without timing assumptions.
+/// </summary>
+internal sealed class GatedEngine(IInferenceEngine inner) : IInferenceEngine
+{
+    private readonly ManualResetEventSlim _gate = new(false);
+    private int _waiting;
+
+    /// <summary>Lets every evaluation through from now on.</summary>
+    public void Open() => _gate.Set();
+
+    /// <summary>Number of evaluations currently waiting at the gate.</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
+
+    public string ModelId => inner.ModelId;
+    public int TrainedContextSize => inner.TrainedContextSize;
+    public int VocabSize => inner.VocabSize;
+    public int EmbeddingSize => inner.EmbeddingSize;
+    public int[] Tokenize(string text, bool addSpecial) => inner.Tokenize(text, addSpecial);
+    public string Detokenize(IReadOnlyList<int> tokens) => inner.Detokenize(tokens);
+    public string TokenText(int token) => inner.TokenText(token);
+    public bool IsEndOfGeneration(int token) => inner.IsEndOfGeneration(token);
+    public ITokenTextDecoder CreateDecoder() => inner.CreateDecoder();
+    public string RenderChat(IReadOnlyList<ChatTurn> messages) => inner.RenderChat(messages);
+    public IModelSession CreateSession(int contextSize) => new GatedSession(inner.CreateSession(contextSize), this);
+    public float[] Embed(IReadOnlyList<int> tokens) => inner.Embed(tokens);
+
+    public void Dispose()
+    {
+        _gate.Set();
+        inner.Dispose();
+    }
+
+    private void Pass()
+    {
+        Interlocked.Increment(ref _waiting);
+        _gate.Wait();
+        Interlocked.Decrement(ref _waiting);
+    }
+
+    private sealed class GatedSession(IModelSession inner, GatedEngine owner) : IModelSession
+    {
+        public int ContextSize => inner.ContextSize;
+        public int Position => inner.Position;
+        public int VocabSize => inner.VocabSize;
+
+        public ReadOnlySpan<float> Evaluate(ReadOnlySpan<int> tokens)
+        {
+            owner.Pass();
+            return inner.Evaluate(tokens);
+        }
+
+        public void EvaluateAll(ReadOnlySpan<int> tokens, Span<float> logits)
+        {
+            owner.Pass();
+            inner.EvaluateAll(tokens, logits);
+        }
+
+        public void Truncate(int position) => inner.Truncate(position);
+        public void Shift(int keep, int discard) => inner.Shift(keep, discard);
+        public void Dispose() => inner.Dispose();
+    }
+}
