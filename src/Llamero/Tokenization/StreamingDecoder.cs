@@ -14,14 +14,15 @@ public sealed class StreamingDecoder
     private bool _stripLeadingSpace;
     private char[] _chars = new char[64];
 
-    internal StreamingDecoder(Tokenizer tokenizer, bool stripLeadingSpace)
+    internal StreamingDecoder(Tokenizer tokenizer, bool stripLeadingSpace, bool renderSpecial)
     {
         _tokenizer = tokenizer;
         _stripLeadingSpace = stripLeadingSpace;
+        RenderSpecial = renderSpecial;
     }
 
-    /// <summary>Whether control tokens are written as their text (default false: they are invisible).</summary>
-    public bool RenderSpecial { get; init; }
+    /// <summary>Whether control tokens are written as their text (otherwise they are invisible).</summary>
+    public bool RenderSpecial { get; }
 
     /// <summary>Adds one token; returns the characters it completes (possibly empty).</summary>
     public string Append(int id)

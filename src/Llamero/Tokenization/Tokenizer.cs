@@ -116,6 +116,7 @@ public sealed partial class Tokenizer
     public int[] Encode(string text, bool addSpecial = true, bool parseSpecial = false)
     {
         ArgumentNullException.ThrowIfNull(text);
+        text = ReplaceLoneSurrogates(text);
         var output = new List<int>(text.Length / 3 + 4);
         if (addSpecial && _vocab.AddBos)
             output.Add(_vocab.BosId);
@@ -214,13 +215,33 @@ public sealed partial class Tokenizer
     /// </summary>
     /// <param name="stripLeadingSpace">Remove the dummy-prefix space of the first piece, as <see cref="Decode(IEnumerable{int})"/>
     /// does for a whole sequence; leave false when the ids continue a prompt.</param>
-    public StreamingDecoder CreateStreamingDecoder(bool stripLeadingSpace = false) =>
-        new(this, stripLeadingSpace && _vocab.AddSpacePrefix);
+    /// <param name="renderSpecial">Write control tokens as their text instead of nothing.</param>
+    public StreamingDecoder CreateStreamingDecoder(bool stripLeadingSpace = false, bool renderSpecial = false) =>
+        new(this, stripLeadingSpace && _vocab.AddSpacePrefix, renderSpecial);
 
     private void CheckToken(int id)
     {
         if ((uint)id >= (uint)_vocab.Count)
             throw new ArgumentOutOfRangeException(nameof(id), id, $"Token id {id} is outside the vocabulary (0..{_vocab.Count - 1}).");
+    }
+
+    // llama.cpp receives UTF-8, where a lone surrogate can only arrive as U+FFFD: make the string say so.
+    private static string ReplaceLoneSurrogates(string text)
+    {
+        char[]? fixedText = null;
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (!char.IsSurrogate(text[i]))
+                continue;
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+                continue;
+            }
+            fixedText ??= text.ToCharArray();
+            fixedText[i] = '\uFFFD';
+        }
+        return fixedText is null ? text : new string(fixedText);
     }
 
     private static string EscapeWhitespace(ReadOnlySpan<char> raw, bool addPrefix)
