@@ -13,14 +13,20 @@ public static class QuantFormats
         {
             // One line per format; keep in ggml id order.
             QuantFormat.Of<F32>(),
+            QuantFormat.Of<F16>(),
             QuantFormat.Of<Q4_0>(),
+            QuantFormat.Of<Q4_1>(),
+            QuantFormat.Of<Q5_0>(),
+            QuantFormat.Of<Q5_1>(),
             QuantFormat.Of<Q8_0>(),
+            QuantFormat.Of<Q8_1>(),
             QuantFormat.Of<Q2_K>(),
             QuantFormat.Of<Q3_K>(),
             QuantFormat.Of<Q4_K>(),
             QuantFormat.Of<Q5_K>(),
             QuantFormat.Of<Q6_K>(),
             QuantFormat.Of<Q8_K>(),
+            QuantFormat.Of<BF16>(),
         };
         return list.ToDictionary(f => f.Type);
     }

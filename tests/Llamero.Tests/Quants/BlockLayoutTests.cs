@@ -10,7 +10,11 @@ public class BlockLayoutTests
     public void Block_structs_have_ggml_sizes()
     {
         Assert.Equal(18, Unsafe.SizeOf<Q4_0.Block>());
+        Assert.Equal(20, Unsafe.SizeOf<Q4_1.Block>());
+        Assert.Equal(22, Unsafe.SizeOf<Q5_0.Block>());
+        Assert.Equal(24, Unsafe.SizeOf<Q5_1.Block>());
         Assert.Equal(34, Unsafe.SizeOf<Q8_0.Block>());
+        Assert.Equal(36, Unsafe.SizeOf<Q8_1.Block>());
     }
 
     [Theory]
@@ -22,11 +26,11 @@ public class BlockLayoutTests
         var expectedPartner = type switch
         {
             GgmlType.Q4_1 or GgmlType.Q5_1 => GgmlType.Q8_1,
-            GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q8_0 or GgmlType.Q8_1 => GgmlType.Q8_0,
+            GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q8_0 => GgmlType.Q8_0,
             _ => type,
         };
-        if (type != GgmlType.Q8_1) // Q8_1 is an activation type only; ggml gives it no dot product of its own.
-            Assert.Equal(expectedPartner, format.DotPartner);
+        Assert.Equal(expectedPartner, format.DotPartner);
+        Assert.Equal(GgmlTypes.Get(type), format.Traits);
     }
 
     [Fact]

@@ -26,6 +26,8 @@ public class FormatOracleTests
     [MemberData(nameof(QuantCases.TypesAndKinds), MemberType = typeof(QuantCases))]
     public void Dequantize_is_bit_identical_to_ggml(GgmlType type, string kind)
     {
+        if (type == GgmlType.Q8_1)
+            return; // ggml has no dequantize_row_q8_1 (an activation-only type).
         var x = QuantRows.Make(kind, N);
         var bytes = new byte[GgmlTypes.Get(type).RowBytes(N)];
         OracleRows.QuantizeReference(type, x, bytes);
@@ -38,6 +40,8 @@ public class FormatOracleTests
     [MemberData(nameof(QuantCases.Types), MemberType = typeof(QuantCases))]
     public void Dequantize_of_random_bytes_is_bit_identical_to_ggml(GgmlType type)
     {
+        if (type == GgmlType.Q8_1)
+            return;
         // Arbitrary bit patterns: scales that are NaN, infinite or subnormal included.
         var traits = GgmlTypes.Get(type);
         var bytes = new byte[traits.RowBytes(N)];
@@ -51,8 +55,8 @@ public class FormatOracleTests
     [MemberData(nameof(QuantCases.TypesAndKinds), MemberType = typeof(QuantCases))]
     public void DotReference_equals_ggml_generic(GgmlType type, string kind)
     {
-        if (QuantCases.IsFloat(type))
-            return; // ggml exports no scalar float dot; see Avx2_float_dot_equals_ggml_avx2_build.
+        if (QuantCases.IsFloat(type) || type == GgmlType.Q8_1)
+            return; // ggml exports no scalar float dot (see Avx2_float_dot_equals_ggml_avx2_build), none for Q8_1 rows.
         var format = QuantFormats.Get(type);
         var w = QuantCases.Quantize(type, QuantRows.Make(kind, N));
         var a = QuantCases.Activations(type, QuantRows.Make("gaussian", N, seed: 2));
@@ -86,6 +90,32 @@ public class FormatOracleTests
         Q8_0.QuantizeForDot(x, ours);
         GgmlNative.QuantizeRowCpu(GgmlType.Q8_0, x, theirs);
         Assert.Equal(theirs, ours);
+
+        ours = new byte[GgmlTypes.Get(GgmlType.Q8_1).RowBytes(N)];
+        theirs = new byte[ours.Length];
+        Q8_1.QuantizeForDot(x, ours);
+        GgmlNative.QuantizeRowCpu(GgmlType.Q8_1, x, theirs);
+        Assert.Equal(theirs, ours);
+    }
+
+    [Fact]
+    public void Every_half_and_bfloat16_bit_pattern_converts_like_ggml()
+    {
+        var bits = Enumerable.Range(0, 65536).Select(i => (ushort)i).ToArray();
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(bits.AsSpan()).ToArray();
+        foreach (var type in new[] { GgmlType.F16, GgmlType.BF16 })
+        {
+            var theirs = new float[bits.Length];
+            OracleRows.Dequantize(type, bytes, theirs);
+            AssertSameBits(theirs, QuantCases.Dequantize(type, bytes, bits.Length));
+            // And back: every float a half/bfloat16 widens to (NaN aside) rounds back to the same bits.
+            var finite = theirs.Where(f => !float.IsNaN(f)).ToArray();
+            var again = new byte[finite.Length * 2];
+            var theirsAgain = new byte[finite.Length * 2];
+            QuantFormats.Get(type).Quantize(finite, again);
+            OracleRows.QuantizeReference(type, finite, theirsAgain);
+            Assert.Equal(theirsAgain, again);
+        }
     }
 
     internal static void AssertSameBits(float[] expected, float[] actual)

@@ -15,8 +15,14 @@ internal static class QuantCases
     public static readonly IReadOnlyDictionary<GgmlType, DotOn> Paths = new Dictionary<GgmlType, DotOn>
     {
         [GgmlType.F32] = Of<F32>(),
+        [GgmlType.F16] = Of<F16>(),
+        [GgmlType.BF16] = Of<BF16>(),
         [GgmlType.Q4_0] = Of<Q4_0>(),
+        [GgmlType.Q4_1] = Of<Q4_1>(),
+        [GgmlType.Q5_0] = Of<Q5_0>(),
+        [GgmlType.Q5_1] = Of<Q5_1>(),
         [GgmlType.Q8_0] = Of<Q8_0>(),
+        [GgmlType.Q8_1] = Of<Q8_1>(),
     };
 
     public static TheoryData<GgmlType> Types() => new(Paths.Keys);

@@ -6,7 +6,7 @@ namespace Llamero.Quants;
 /// bfloat16 conversions exactly as ggml performs them: FP32→BF16 rounds to nearest even and makes every NaN
 /// quiet (ggml_compute_fp32_to_bf16); BF16→FP32 is a 16-bit shift (exact).
 /// </summary>
-public static class Bf16
+public static class Bf16Bits
 {
     /// <summary>Widens the bfloat16 whose bits are <paramref name="b"/> to a float (exact).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

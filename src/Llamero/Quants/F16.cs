@@ -1,0 +1,85 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Llamero.Gguf;
+using Llamero.Kernels;
+
+namespace Llamero.Quants;
+
+/// <summary>
+/// F16: IEEE half precision. Activations are rounded to F16 too before the dot product (ggml's vec_dot_type
+/// of F16 is F16), products summed in float lanes, the tail in double (ggml_vec_dot_f16).
+/// </summary>
+public readonly struct F16 : IQuantFormat, ISimdDot, IFloatElements<ushort>
+{
+    /// <inheritdoc />
+    public static GgmlType Type => GgmlType.F16;
+
+    /// <inheritdoc />
+    public static GgmlType DotPartner => GgmlType.F16;
+
+    /// <inheritdoc />
+    public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
+    {
+        var h = BlockRows.Read<ushort>(src, dst.Length, 1, Type);
+        for (var i = 0; i < h.Length; i++)
+            dst[i] = Fp16.ToFloat(h[i]);
+    }
+
+    /// <inheritdoc />
+    public static void Quantize(ReadOnlySpan<float> src, Span<byte> dst)
+    {
+        var h = BlockRows.Write<ushort>(dst, src.Length, 1, Type);
+        for (var i = 0; i < h.Length; i++)
+            h[i] = Fp16.FromFloat(src[i]);
+    }
+
+    /// <inheritdoc />
+    public static float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
+        DotOn(SimdPath.Current, weights, activations, n);
+
+    /// <inheritdoc />
+    static float ISimdDot.DotOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
+        DotOn(level, weights, activations, n);
+
+    internal static float DotOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
+    {
+        var x = BlockRows.Read<ushort>(weights, n, 1, Type);
+        var y = BlockRows.Read<ushort>(activations, n, 1, Type);
+        return level switch
+        {
+            SimdLevel.Avx512 => FloatDot.Avx512<F16, ushort>(x, y),
+            SimdLevel.Avx2 => DotAvx2(x, y),
+            SimdLevel.Vector256 => FloatDot.OnVector256<F16, ushort>(x, y),
+            SimdLevel.Vector128 => FloatDot.OnVector128<F16, ushort>(x, y),
+            _ => FloatDot.Reference<F16, ushort>(x, y),
+        };
+    }
+
+    /// <summary>ggml's scalar ggml_vec_dot_f16: float products summed in double.</summary>
+    public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
+        FloatDot.Reference<F16, ushort>(BlockRows.Read<ushort>(weights, n, 1, Type), BlockRows.Read<ushort>(activations, n, 1, Type));
+
+    /// <summary>Bit-identical to ggml_vec_dot_f16 of the AVX2 build.</summary>
+    private static float DotAvx2(ReadOnlySpan<ushort> x, ReadOnlySpan<ushort> y)
+    {
+        var np = x.Length & ~31;
+        var (s0, s1, s2, s3) = FloatDot.Avx2Sums<F16, ushort>(x, y, np);
+        return FloatDot.DoubleTail<F16, ushort>(x, y, np, FloatDot.HaddReduce(s0, s1, s2, s3));
+    }
+
+    static float IFloatElements<ushort>.ToFloat(ushort v) => Fp16.ToFloat(v);
+
+    static Vector256<float> IFloatElements<ushort>.Load256(ref ushort p, nuint i) =>
+        Avx2.IsSupported
+            ? Fp16.ToFloat(Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref p, i)).AsUInt32())
+            : Fp16.ToFloat(Vector256.WidenLower(Vector256.Create(Vector128.LoadUnsafe(ref p, i), default)));
+
+    static Vector128<float> IFloatElements<ushort>.Load128(ref ushort p, nuint i) =>
+        Fp16.ToFloat(Vector128.WidenLower(Vector128.CreateScalar(Unsafe.ReadUnaligned<ulong>(
+            ref Unsafe.As<ushort, byte>(ref Unsafe.Add(ref p, i)))).AsUInt16())); // exactly four halves, no over-read
+
+    static Vector512<float> IFloatElements<ushort>.Load512(ref ushort p, nuint i) =>
+        Vector512.Create(Fp16.ToFloat(Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref p, i)).AsUInt32()),
+            Fp16.ToFloat(Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref p, i + 8)).AsUInt32()));
+}
