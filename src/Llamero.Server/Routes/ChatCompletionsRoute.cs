@@ -1,5 +1,6 @@
+using Llamero.Chat;
+using Llamero.Generation;
 using Llamero.Server.Dtos;
-using Llamero.Server.Engine;
 using Llamero.Server.Errors;
 using Llamero.Server.Hosting;
 using Llamero.Server.Json;
@@ -27,18 +28,30 @@ internal static class ChatCompletionsRoute
         var engine = host.Engine;
         host.RequireModel(request.Model);
         var turns = Validate(request);
-        var sampling = SamplingValidator.ToOptions(request, engine.VocabSize);
+        var tokenizer = engine.Tokenizer;
+        var sampling = SamplingValidator.ToOptions(request, tokenizer.VocabSize);
         var stop = SamplingValidator.Stop(request);
-        var context_ = host.Scheduler.ContextSize;
-        var prompt = engine.Tokenize(engine.RenderChat(turns), addSpecial: true);
-        SamplingValidator.PromptFits(prompt.Length, context_, "messages");
+        var contextSize = host.Scheduler.ContextSize;
+        var messages = turns.Select(t => new ChatMessage(t.Role, t.Content)).ToList();
+        var prompt = tokenizer.Encode(engine.Template.Render(messages, addAssistantPrefix: true), addSpecial: true, parseSpecial: true);
+        SamplingValidator.PromptFits(prompt.Length, contextSize, "messages");
         var maxTokens = SamplingValidator.MaxTokens(request.MaxCompletionTokens ?? request.MaxTokens,
-            request.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens", context_, context_);
-        int? topLogprobs = request.Logprobs == true ? request.TopLogprobs ?? 0 : null;
+            request.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens", contextSize, -1);
+        var logprobs = request.Logprobs == true;
 
         var job = host.Scheduler.Submit(new GenerationRequest
         {
-            PromptTokens = prompt, Sampling = sampling, MaxTokens = maxTokens, Stop = stop, TopLogprobs = topLogprobs,
+            PromptTokens = prompt,
+            Options = new GenerationOptions
+            {
+                Sampling = sampling,
+                MaxTokens = maxTokens,
+                // The template's end-of-turn markers (e.g. "USER:") end the answer too.
+                StopStrings = [.. stop, .. engine.Template.StopStrings],
+                ContextShift = false,
+                LogProbs = logprobs,
+                TopLogProbs = logprobs ? request.TopLogprobs ?? 0 : 0,
+            },
         }, context.RequestAborted);
 
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
@@ -60,7 +73,7 @@ internal static class ChatCompletionsRoute
                 {
                     Index = 0,
                     Message = new ChatResponseMessage { Content = result.Text },
-                    Logprobs = topLogprobs is null ? null : LogprobMapper.Chat(result.Logprobs),
+                    Logprobs = logprobs ? LogprobMapper.Chat(result.Logprobs) : null,
                     FinishReason = result.Summary.FinishReason,
                 },
             ],
@@ -109,11 +122,11 @@ internal static class ChatCompletionsRoute
         PromptTokensDetails = new PromptTokensDetails { CachedTokens = s.CachedPromptTokens },
     };
 
-    private static List<ChatTurn> Validate(ChatCompletionRequest request)
+    private static List<(string Role, string Content)> Validate(ChatCompletionRequest request)
     {
         if (request.Messages is not { Count: > 0 } messages)
             throw ApiException.BadRequest("messages must be a non-empty array.", "messages");
-        var turns = new List<ChatTurn>(messages.Count);
+        var turns = new List<(string Role, string Content)>(messages.Count);
         for (var i = 0; i < messages.Count; i++)
         {
             var m = messages[i];
@@ -122,7 +135,7 @@ internal static class ChatCompletionsRoute
             if (m.Content is null && m.Role != "assistant")
                 throw ApiException.BadRequest($"messages[{i}].content is required for role '{m.Role}'.", $"messages[{i}].content");
             // developer is OpenAI's newer name for system.
-            turns.Add(new ChatTurn(m.Role == "developer" ? "system" : m.Role, m.Content?.Text ?? ""));
+            turns.Add((m.Role == "developer" ? "system" : m.Role, m.Content?.Text ?? ""));
         }
         if (request.Tools is { ValueKind: System.Text.Json.JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
             throw ApiException.BadRequest("Tool calling is not supported by this server.", "tools");

@@ -1,3 +1,4 @@
+using Llamero.Generation;
 using Llamero.Server.Dtos;
 using Llamero.Server.Engine;
 using Llamero.Server.Errors;
@@ -28,7 +29,7 @@ internal static class CompletionsRoute
         var engine = host.Engine;
         host.RequireModel(request.Model);
         var (prompt, promptText) = PromptTokens(request.Prompt, engine);
-        var sampling = SamplingValidator.ToOptions(request, engine.VocabSize);
+        var sampling = SamplingValidator.ToOptions(request, engine.Tokenizer.VocabSize);
         var stop = SamplingValidator.Stop(request);
         if (request.BestOf is { } bestOf && bestOf != 1)
             throw ApiException.BadRequest($"best_of must be 1; got {bestOf}.", "best_of");
@@ -42,7 +43,16 @@ internal static class CompletionsRoute
 
         var job = host.Scheduler.Submit(new GenerationRequest
         {
-            PromptTokens = prompt, Sampling = sampling, MaxTokens = maxTokens, Stop = stop, TopLogprobs = request.Logprobs,
+            PromptTokens = prompt,
+            Options = new GenerationOptions
+            {
+                Sampling = sampling,
+                MaxTokens = maxTokens,
+                StopStrings = stop,
+                ContextShift = false,
+                LogProbs = request.Logprobs is not null,
+                TopLogProbs = request.Logprobs ?? 0,
+            },
         }, context.RequestAborted);
 
         var id = "cmpl-" + Guid.NewGuid().ToString("N");
@@ -118,10 +128,11 @@ internal static class CompletionsRoute
             throw ApiException.BadRequest($"{param} is required.", param);
         if (input.Count != 1)
             throw ApiException.BadRequest($"{param} must hold exactly one prompt; got {input.Count}.", param);
+        var tokenizer = engine.Tokenizer;
         if (input.Texts is { } texts)
-            return (engine.Tokenize(texts[0], addSpecial: true), texts[0]);
+            return (tokenizer.Encode(texts[0], addSpecial: true), texts[0]);
         var ids = input.TokenLists![0];
-        TokenIds.Check(ids, engine.VocabSize, param);
-        return (ids, engine.Detokenize(ids));
+        TokenIds.Check(ids, tokenizer.VocabSize, param);
+        return (ids, tokenizer.Decode(ids));
     }
 }

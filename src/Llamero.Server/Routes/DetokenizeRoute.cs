@@ -17,9 +17,9 @@ internal static class DetokenizeRoute
             var request = await HttpJson.ReadAsync(context, ServerJsonContext.Default.DetokenizeRequest, state.Options.MaxBodyBytes);
             if (request.Tokens is null)
                 throw ApiException.BadRequest("tokens is required.", "tokens");
-            var engine = state.Host.Engine;
-            TokenIds.Check(request.Tokens, engine.VocabSize, "tokens");
-            await HttpJson.WriteAsync(context, new DetokenizeResponse { Content = engine.Detokenize(request.Tokens) },
+            var tokenizer = state.Host.Engine.Tokenizer;
+            TokenIds.Check(request.Tokens, tokenizer.VocabSize, "tokens");
+            await HttpJson.WriteAsync(context, new DetokenizeResponse { Content = tokenizer.Decode(request.Tokens) },
                 ServerJsonContext.Default.DetokenizeResponse);
         });
 }

@@ -39,8 +39,8 @@ internal static class EmbeddingsRoute
             var totalTokens = 0;
             for (var i = 0; i < input.Count; i++)
             {
-                var tokens = input.Texts is { } texts ? engine.Tokenize(texts[i], addSpecial: true) : input.TokenLists![i];
-                TokenIds.Check(tokens, engine.VocabSize, $"input[{i}]");
+                var tokens = input.Texts is { } texts ? engine.Tokenizer.Encode(texts[i], addSpecial: true) : input.TokenLists![i];
+                TokenIds.Check(tokens, engine.Tokenizer.VocabSize, $"input[{i}]");
                 if (tokens.Length == 0)
                     throw ApiException.BadRequest($"input[{i}] is empty.", "input");
                 if (tokens.Length > contextSize)

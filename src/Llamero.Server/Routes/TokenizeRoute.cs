@@ -17,12 +17,12 @@ internal static class TokenizeRoute
             var request = await HttpJson.ReadAsync(context, ServerJsonContext.Default.TokenizeRequest, state.Options.MaxBodyBytes);
             if (request.Content is null)
                 throw ApiException.BadRequest("content is required.", "content");
-            var engine = state.Host.Engine;
-            var tokens = engine.Tokenize(request.Content, request.AddSpecial == true);
+            var tokenizer = state.Host.Engine.Tokenizer;
+            var tokens = tokenizer.Encode(request.Content, request.AddSpecial == true);
             await HttpJson.WriteAsync(context, new TokenizeResponse
             {
                 Tokens = tokens,
-                Pieces = request.WithPieces == true ? tokens.Select(engine.TokenText).ToArray() : null,
+                Pieces = request.WithPieces == true ? tokens.Select(id => Scheduling.Slot.PieceText(tokenizer, id)).ToArray() : null,
             }, ServerJsonContext.Default.TokenizeResponse);
         });
 }

@@ -1,5 +1,5 @@
 using System.Threading.Channels;
-using Llamero.Sampling;
+using Llamero.Generation;
 
 namespace Llamero.Server.Scheduling;
 
@@ -9,17 +9,8 @@ public sealed record GenerationRequest
     /// <summary>The full prompt, already tokenized (BOS included when the model wants it).</summary>
     public required int[] PromptTokens { get; init; }
 
-    /// <summary>Sampler parameters.</summary>
-    public required SamplingOptions Sampling { get; init; }
-
-    /// <summary>Most tokens to generate; the context size also ends generation.</summary>
-    public required int MaxTokens { get; init; }
-
-    /// <summary>Strings that end the answer; the text stops before them.</summary>
-    public IReadOnlyList<string> Stop { get; init; } = [];
-
-    /// <summary>Number of alternatives per token to report (0 = only the chosen one); null = no logprobs.</summary>
-    public int? TopLogprobs { get; init; }
+    /// <summary>Sampling, max tokens, stop strings and logprobs, as the generator takes them.</summary>
+    public required GenerationOptions Options { get; init; }
 }
 
 /// <summary>Text released by one generated token, with its log probabilities when asked for.</summary>
@@ -28,7 +19,7 @@ public sealed record GeneratedPiece(string Text, TokenLogprob? Logprob);
 /// <summary>The chosen token's text and log probability, and the best alternatives.</summary>
 public sealed record TokenLogprob(string Token, float Logprob, IReadOnlyList<(string Token, float Logprob)> Top);
 
-/// <summary>How a generation ended.</summary>
+/// <summary>How a generation ended: <c>stop</c> or <c>length</c>, and the token counts.</summary>
 public sealed record GenerationSummary(string FinishReason, int PromptTokens, int CachedPromptTokens, int CompletionTokens);
 
 /// <summary>

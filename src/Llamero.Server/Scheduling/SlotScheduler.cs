@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Llamero.Generation;
 using Llamero.Server.Engine;
 using Llamero.Server.Errors;
 using Llamero.Server.Metrics;
@@ -7,8 +8,9 @@ namespace Llamero.Server.Scheduling;
 
 /// <summary>
 /// Runs every generation of the server on one decode thread over N slots that share the loaded model.
-/// Each turn of the loop advances every busy slot by one step (a prompt chunk, or one new token), so N
-/// answers progress together and a long prompt cannot stall the others for more than one chunk.
+/// Each turn of the loop advances every busy slot by one step (its prompt, or one new token), so N answers
+/// progress together. Each slot drives the library's <see cref="Generator"/>, which does sampling, stop strings,
+/// logprobs and prefix reuse.
 /// <para>
 /// Honest limit: the model has no multi-sequence batch API yet, so a "step" evaluates each slot's token
 /// with its own <see cref="Llamero.Models.IModelSession.Evaluate"/> call, one after the other. The loop is shaped
@@ -21,9 +23,6 @@ namespace Llamero.Server.Scheduling;
 /// </summary>
 public sealed class SlotScheduler : IDisposable
 {
-    /// <summary>Most prompt tokens evaluated for one slot in one step.</summary>
-    public const int PrefillChunk = 256;
-
     private readonly IInferenceEngine _engine;
     private readonly ServerMetrics _metrics;
     private readonly Slot[] _slots;
@@ -46,7 +45,7 @@ public sealed class SlotScheduler : IDisposable
         QueueCapacity = queueCapacity;
         _slots = new Slot[slotCount];
         for (var i = 0; i < slotCount; i++)
-            _slots[i] = new Slot(i, engine.CreateSession(contextSize));
+            _slots[i] = new Slot(engine.CreateSession(contextSize), engine.Tokenizer);
         _thread = new Thread(DecodeLoop) { IsBackground = true, Name = "llamero-decode" };
         _thread.Start();
     }
@@ -182,13 +181,14 @@ public sealed class SlotScheduler : IDisposable
                 continue;
             }
             var slot = _slots.Where(s => s.Job is null)
-                .OrderByDescending(s => s.CommonPrefix(job.Request.PromptTokens))
+                .OrderByDescending(s => s.Generator.CommonPrefix(job.Request.PromptTokens))
                 .ThenBy(s => s.LastUsed)
                 .First();
             try
             {
-                slot.Start(job, _engine, ++_tick);
+                slot.Start(job, ++_tick);
                 _metrics.PromptTokensCached(slot.CachedPromptTokens);
+                _metrics.PromptTokensEvaluated(job.Request.PromptTokens.Length - slot.CachedPromptTokens);
                 _active++;
             }
             catch (Exception e)
@@ -200,7 +200,7 @@ public sealed class SlotScheduler : IDisposable
         }
     }
 
-    /// <summary>One step of one slot: evaluate a prompt chunk or the last token, then sample and emit.</summary>
+    /// <summary>One step of one slot: the prompt (first step) or one more token, emitted to the job.</summary>
     private void Step(Slot slot)
     {
         var job = slot.Job!;
@@ -211,44 +211,26 @@ public sealed class SlotScheduler : IDisposable
         }
         try
         {
-            var request = job.Request;
-            var prompt = request.PromptTokens;
-            ReadOnlySpan<float> logits;
-            if (slot.PromptCursor < prompt.Length)
+            var token = slot.Step();
+            if (token is null)
             {
-                var chunk = prompt.AsSpan(slot.PromptCursor, Math.Min(PrefillChunk, prompt.Length - slot.PromptCursor));
-                logits = slot.Session.Evaluate(chunk);
-                slot.Cached.AddRange(chunk);
-                slot.PromptCursor += chunk.Length;
-                _metrics.PromptTokensEvaluated(chunk.Length);
-                if (slot.PromptCursor < prompt.Length)
-                    return;
-            }
-            else
-            {
-                slot.OneToken[0] = slot.LastToken;
-                logits = slot.Session.Evaluate(slot.OneToken);
-                slot.Cached.Add(slot.LastToken);
-            }
-            var token = slot.Sampler.Sample(logits);
-            var logprob = request.TopLogprobs is { } top ? LogprobCalculator.Compute(_engine, logits, token, top) : null;
-            slot.Sampler.Accept(token);
-            slot.Generated++;
-            _metrics.TokenGenerated();
-            if (_engine.IsEndOfGeneration(token))
-            {
-                Finish(slot, "stop");
+                End(slot, () => job.Finish(Summary(slot, job, "stop")));
                 return;
             }
-            var text = slot.Stops.Push(slot.Decoder.Append(token));
-            if (text.Length > 0 || logprob is not null)
-                job.Emit(new GeneratedPiece(text, logprob));
-            if (slot.Stops.Stopped)
-                Finish(slot, "stop");
-            else if (slot.Generated >= request.MaxTokens || slot.Session.Position >= slot.Session.ContextSize)
-                Finish(slot, "length");
-            else
-                slot.LastToken = token;
+            if (token.Id >= 0)
+                _metrics.TokenGenerated();
+            var logprob = token.LogProb is { } lp ? Logprob(token, lp) : null;
+            if (token.Text.Length > 0 || logprob is not null)
+                job.Emit(new GeneratedPiece(token.Text, logprob));
+            if (token.FinishReason is { } reason)
+            {
+                var finish = reason is FinishReason.MaxTokens or FinishReason.ContextFull ? "length" : "stop";
+                End(slot, () => job.Finish(Summary(slot, job, finish)));
+            }
+        }
+        catch (OperationCanceledException) when (job.Cancellation.IsCancellationRequested)
+        {
+            End(slot, job.Cancel);
         }
         catch (Exception e)
         {
@@ -257,15 +239,15 @@ public sealed class SlotScheduler : IDisposable
         }
     }
 
-    private void Finish(Slot slot, string reason)
+    private TokenLogprob Logprob(GeneratedToken token, float logprob)
     {
-        var job = slot.Job!;
-        var rest = slot.Stops.Push(slot.Decoder.Flush()) + slot.Stops.Flush();
-        if (rest.Length > 0)
-            job.Emit(new GeneratedPiece(rest, null));
-        var summary = new GenerationSummary(reason, job.Request.PromptTokens.Length, slot.CachedPromptTokens, slot.Generated);
-        End(slot, () => job.Finish(summary));
+        var tokenizer = _engine.Tokenizer;
+        var top = token.TopLogProbs?.Select(t => (Slot.PieceText(tokenizer, t.Id), t.LogProb)).ToArray() ?? [];
+        return new TokenLogprob(Slot.PieceText(tokenizer, token.Id), logprob, top);
     }
+
+    private static GenerationSummary Summary(Slot slot, GenerationJob job, string finish) =>
+        new(finish, job.Request.PromptTokens.Length, slot.CachedPromptTokens, slot.Generated);
 
     private void End(Slot slot, Action complete)
     {
@@ -289,7 +271,7 @@ public sealed class SlotScheduler : IDisposable
         foreach (var slot in _slots)
         {
             slot.Job?.Fail(new ObjectDisposedException(nameof(SlotScheduler)));
-            slot.Session.Dispose();
+            slot.Generator.Session.Dispose();
         }
         lock (_lock)
         {

@@ -20,14 +20,9 @@ internal sealed class GatedEngine(IInferenceEngine inner) : IInferenceEngine
 
     public string ModelId => inner.ModelId;
     public int TrainedContextSize => inner.TrainedContextSize;
-    public int VocabSize => inner.VocabSize;
     public int EmbeddingSize => inner.EmbeddingSize;
-    public int[] Tokenize(string text, bool addSpecial) => inner.Tokenize(text, addSpecial);
-    public string Detokenize(IReadOnlyList<int> tokens) => inner.Detokenize(tokens);
-    public string TokenText(int token) => inner.TokenText(token);
-    public bool IsEndOfGeneration(int token) => inner.IsEndOfGeneration(token);
-    public ITokenTextDecoder CreateDecoder() => inner.CreateDecoder();
-    public string RenderChat(IReadOnlyList<ChatTurn> messages) => inner.RenderChat(messages);
+    public Tokenization.Tokenizer Tokenizer => inner.Tokenizer;
+    public Chat.ChatTemplate Template => inner.Template;
     public IModelSession CreateSession(int contextSize) => new GatedSession(inner.CreateSession(contextSize), this);
     public float[] Embed(IReadOnlyList<int> tokens) => inner.Embed(tokens);
 
