@@ -74,6 +74,9 @@ public sealed class LlameroServer : IAsyncDisposable
     /// <summary>Completes when the model is loaded and the slots are ready; faults with the load error.</summary>
     public Task Loaded => _host.Loaded;
 
+    /// <summary>The id of the loaded model (once loaded).</summary>
+    public string ModelId => _host.Engine.ModelId;
+
     /// <summary>Tokens of context per slot (once loaded).</summary>
     public int ContextSize => _host.Scheduler.ContextSize;
 
