@@ -1,8 +1,8 @@
 namespace Llamero.Kernels;
 
 /// <summary>
-/// Root-mean-square normalisation as ggml computes it: y = x / sqrt(mean(x²) + eps) · w, with the sum of squares
-/// accumulated in double and the scale in float.
+/// Root-mean-square normalisation as ggml computes it: y = x / sqrt(mean(x²) + eps) · w, each square in float, their
+/// sum accumulated in double, the scale in float.
 /// </summary>
 public static class RmsNorm
 {
@@ -30,7 +30,7 @@ public static class RmsNorm
     {
         var sum = 0.0;
         foreach (var v in x)
-            sum += (double)v * v;
+            sum += v * v; // the square in float, as ggml
         var scale = 1f / MathF.Sqrt((float)(sum / x.Length) + epsilon);
         for (var i = 0; i < x.Length; i++)
             y[i] = x[i] * scale * weight[i];

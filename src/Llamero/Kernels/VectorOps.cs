@@ -47,7 +47,7 @@ internal static class VectorOps
         return sum;
     }
 
-    /// <summary>Σ x[i]², accumulated in double as ggml's rms_norm does.</summary>
+    /// <summary>Σ x[i]² as ggml's rms_norm computes it: each square rounded to float, the sum accumulated in double.</summary>
     public static double SumOfSquares(ReadOnlySpan<float> x, SimdLevel level)
     {
         var n = x.Length;
@@ -56,13 +56,13 @@ internal static class VectorOps
         var sum = 0.0;
         if (level >= SimdLevel.Vector256 && n >= 8)
         {
-            // Widen to double pairs of 4 so the sum keeps ggml's double accumulation.
+            // Square in float, widen to double pairs of 4 so the sum keeps ggml's double accumulation.
             var acc = Vector256<double>.Zero;
             for (; i <= n - 8; i += 8)
             {
-                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref px, (nuint)i));
-                acc = Vector256.FusedMultiplyAdd(lo, lo, acc);
-                acc = Vector256.FusedMultiplyAdd(hi, hi, acc);
+                var v = Vector256.LoadUnsafe(ref px, (nuint)i);
+                var (lo, hi) = Vector256.Widen(v * v);
+                acc += lo + hi;
             }
             sum = Vector256.Sum(acc);
         }
@@ -71,15 +71,15 @@ internal static class VectorOps
             var acc = Vector128<double>.Zero;
             for (; i <= n - 4; i += 4)
             {
-                var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref px, (nuint)i));
-                acc = Vector128.FusedMultiplyAdd(lo, lo, acc);
-                acc = Vector128.FusedMultiplyAdd(hi, hi, acc);
+                var v = Vector128.LoadUnsafe(ref px, (nuint)i);
+                var (lo, hi) = Vector128.Widen(v * v);
+                acc += lo + hi;
             }
             sum = Vector128.Sum(acc);
         }
         for (; i < n; i++)
         {
-            double v = Unsafe.Add(ref px, i);
+            var v = Unsafe.Add(ref px, i);
             sum += v * v;
         }
         return sum;

@@ -27,19 +27,34 @@ internal sealed class LlamaCppModel : IDisposable
     /// <summary>Logits per token.</summary>
     public int VocabSize => _weights.Vocab.Count;
 
-    /// <summary>Loads <paramref name="path"/> with a context of <paramref name="contextSize"/> positions.</summary>
-    public static LlamaCppModel Load(string path, int contextSize = 256, bool flashAttention = false, bool f32Cache = true, int threads = 1)
+    /// <summary>Loads llama.cpp's native libraries once (the resolver is installed by NativeApi's static constructor)
+    /// and silences its load chatter.</summary>
+    public static void EnsureNative()
     {
         lock (NativeInit)
         {
             if (!_initialised)
             {
-                // The resolver is installed by NativeApi's static constructor; silence llama.cpp's load chatter.
                 NativeApi.llama_empty_call();
                 NativeLogConfig.llama_log_set((_, _) => { });
                 _initialised = true;
             }
         }
+    }
+
+    /// <summary>Quantizes <paramref name="source"/> into <paramref name="destination"/> as llama-quantize does
+    /// (output.weight included, so the mixes are the real ones).</summary>
+    public static void Quantize(string source, string destination, LLamaFtype type)
+    {
+        EnsureNative();
+        if (!LLamaQuantizer.Quantize(source, destination, type, nthread: 1, allowRequantize: true, quantizeOutputTensor: true))
+            throw new InvalidOperationException($"llama.cpp could not quantize {source} to {type}.");
+    }
+
+    /// <summary>Loads <paramref name="path"/> with a context of <paramref name="contextSize"/> positions.</summary>
+    public static LlamaCppModel Load(string path, int contextSize = 256, bool flashAttention = false, bool f32Cache = true, int threads = 1)
+    {
+        EnsureNative();
         var p = new ModelParams(path)
         {
             ContextSize = (uint)contextSize,
@@ -92,6 +107,23 @@ internal sealed class LlamaCppModel : IDisposable
                 logits = Evaluate([output[i]])[0];
         }
         return output;
+    }
+
+    /// <summary>Context shift as llama.cpp's main does it: drops positions [keep, keep+discard) and moves the rest
+    /// down by <paramref name="discard"/> (llama.cpp re-rotates the cached keys on the next decode).</summary>
+    public void Shift(int keep, int discard)
+    {
+        var h = _context.NativeHandle;
+        h.MemorySequenceRemove(LLamaSeqId.Zero, keep, keep + discard);
+        h.MemorySequenceAdd(LLamaSeqId.Zero, keep + discard, _position, -discard);
+        _position -= discard;
+    }
+
+    /// <summary>Forgets positions at or after <paramref name="position"/>.</summary>
+    public void Truncate(int position)
+    {
+        _context.NativeHandle.MemorySequenceRemove(LLamaSeqId.Zero, position, -1);
+        _position = position;
     }
 
     /// <summary>Clears the KV cache.</summary>

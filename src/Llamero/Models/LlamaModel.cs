@@ -1,0 +1,78 @@
+using Llamero.Gguf;
+
+namespace Llamero.Models;
+
+/// <summary>
+/// A Llama-family model loaded from a GGUF file: hyper-parameters, weights viewed in the memory-mapped file, and
+/// the tokenizer. Create one <see cref="IModelSession"/> per sequence. Disposing the model unmaps the file, so
+/// dispose its sessions first.
+/// </summary>
+public sealed class LlamaModel : IDisposable
+{
+    private LlamaModel(GgufFile file, LlamaConfig config, LlamaWeights weights)
+    {
+        File = file;
+        Config = config;
+        Weights = weights;
+    }
+
+    /// <summary>The open GGUF file the weights live in.</summary>
+    public GgufFile File { get; }
+
+    /// <summary>The hyper-parameters.</summary>
+    public LlamaConfig Config { get; }
+
+    /// <summary>The weights (views into <see cref="File"/>).</summary>
+    public LlamaWeights Weights { get; }
+
+    /// <summary>
+    /// Opens <paramref name="path"/> (any GGUF layout <see cref="GgufFile.Open"/> reads), checks every tensor against
+    /// the hyper-parameters and binds the weights. With <paramref name="progress"/>, also reads every page of the
+    /// weights once so the first token does not wait on the disk, reporting the fraction done (0..1).
+    /// </summary>
+    public static LlamaModel Load(string path, IProgress<double>? progress = null)
+    {
+        var file = GgufFile.Open(path);
+        try
+        {
+            var config = LlamaConfig.FromGguf(file);
+            var weights = LlamaWeights.FromGguf(file, config);
+            if (weights.RopeFrequencyFactors is { } factors)
+                config = config with { Rope = config.Rope with { FrequencyFactors = factors } };
+            if (progress is not null)
+                Prefetch(file, progress);
+            return new LlamaModel(file, config, weights);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A new sequence with a KV cache of <paramref name="contextSize"/> positions
+    /// (0 or less: the model's trained context).</summary>
+    public IModelSession CreateSession(int contextSize = 0) =>
+        new LlamaSession(this, contextSize <= 0 ? Config.ContextLength : contextSize);
+
+    /// <summary>Unmaps the file.</summary>
+    public void Dispose() => File.Dispose();
+
+    // Touches one byte per page of every tensor, so the OS reads the file in now, with visible progress.
+    private static unsafe void Prefetch(GgufFile file, IProgress<double> progress)
+    {
+        const int page = 4096;
+        var total = Math.Max(1, file.Tensors.Sum(t => t.ByteSize));
+        long done = 0;
+        var sink = 0;
+        foreach (var tensor in file.Tensors)
+        {
+            var p = (byte*)file.GetTensorPointer(tensor);
+            for (long i = 0; i < tensor.ByteSize; i += page)
+                sink += p[i];
+            done += tensor.ByteSize;
+            progress.Report((double)done / total);
+        }
+        GC.KeepAlive(sink);
+    }
+}
