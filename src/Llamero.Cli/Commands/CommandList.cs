@@ -13,5 +13,7 @@ internal static class CommandList
         yield return SplitCommand.Create();
         yield return MergeCommand.Create();
         yield return DownloadCommand.Create();
+        yield return RunCommand.Create();
+        yield return ChatCommand.Create();
     }
 }
