@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Llamero.Kernels;
 
@@ -25,6 +26,7 @@ internal interface IKQuantKernels
 /// <summary>Argument checks and path dispatch shared by the K-quant dot products.</summary>
 internal static class KQuantDot
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float With<T>(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
         where T : IKQuantKernels
     {

@@ -30,11 +30,26 @@ internal static class KQuantHelpers
     /// <summary>Reads a little-endian fp16 at <paramref name="offset"/> as float (exact).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float ReadHalf(ReadOnlySpan<byte> bytes, int offset) =>
-        (float)Unsafe.ReadUnaligned<Half>(ref Unsafe.Add(ref MemoryMarshal.GetReference(bytes), offset));
+        HalfToSingle(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref MemoryMarshal.GetReference(bytes), offset)));
 
     /// <summary>Reads a little-endian fp16 at <paramref name="offset"/> bytes past <paramref name="at"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float ReadHalf(ref byte at, nint offset) => (float)Unsafe.ReadUnaligned<Half>(ref Unsafe.Add(ref at, offset));
+    public static float ReadHalf(ref byte at, nint offset) => HalfToSingle(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref at, offset)));
+
+    /// <summary>
+    /// fp16 bits to float, exactly (same value as <c>(float)(Half)</c>) but branch-free for finite values, which is
+    /// what every block scale is: exponent and mantissa move into float position and one multiply by 2^112
+    /// rebiases the exponent (subnormal halves land on exact normal floats). Infinities and NaNs take the branch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float HalfToSingle(ushort h)
+    {
+        var sign = (uint)(h & 0x8000) << 16;
+        if ((h & 0x7C00) == 0x7C00)
+            return BitConverter.UInt32BitsToSingle(sign | 0x7F800000 | ((uint)(h & 0x3FF) << 13));
+        var scaled = BitConverter.UInt32BitsToSingle((uint)(h & 0x7FFF) << 13) * 5.192296858534828e33f; // 2^112
+        return BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(scaled) | sign);
+    }
 
     /// <summary>Writes <paramref name="value"/> rounded to fp16 (round to nearest even, as ggml's FP32_TO_FP16).</summary>
     public static void WriteHalf(Span<byte> bytes, int offset, float value) =>

@@ -23,18 +23,21 @@ public sealed partial class Q2_K
                 Avx.ConvertToVector256Single(KQuantAvx2.GroupSums(ref yb, mins8.AsSByte())), accMin);
 
             ref var q8 = ref Unsafe.Add(ref yb, Q8_K.QsOffset);
-            var sumi = Vector256<int>.Zero;
-            for (var h = 0; h < 2; h++)
-            {
-                var bits = Vector256.LoadUnsafe(ref xb, (nuint)(QsOffset + 32 * h));
-                sumi += KQuantAvx2.ScaledGroupPair(KQuantAvx2.TwoBits(bits, 0), ref q8, scales8, 4 * h)
-                      + KQuantAvx2.ScaledGroupPair(KQuantAvx2.TwoBits(bits, 2), ref q8, scales8, 4 * h + 1)
-                      + KQuantAvx2.ScaledGroupPair(KQuantAvx2.TwoBits(bits, 4), ref q8, scales8, 4 * h + 2)
-                      + KQuantAvx2.ScaledGroupPair(KQuantAvx2.TwoBits(bits, 6), ref q8, scales8, 4 * h + 3);
-            }
+            var sumi = Half128(ref xb, ref q8, scales8, 0) + Half128(ref xb, ref q8, scales8, 1);
             acc = Fma.MultiplyAdd(Vector256.Create(dy * KQuantHelpers.ReadHalf(ref xb, DOffset)), Avx.ConvertToVector256Single(sumi), acc);
         }
         return Vector256.Sum(acc) - Vector256.Sum(accMin);
+    }
+
+    /// <summary>Σ scale·q·a over weights 128·h .. 128·h+127.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Half128(ref byte xb, ref byte q8, Vector128<sbyte> scales8, int h)
+    {
+        var bits = Vector256.LoadUnsafe(ref xb, (nuint)(QsOffset + 32 * h));
+        return KQuantAvx2.ScaledGroupPair(KQuantAvx2.TwoBits(bits, 0), ref q8, scales8, 4 * h)
+             + KQuantAvx2.ScaledGroupPair(KQuantAvx2.TwoBits(bits, 2), ref q8, scales8, 4 * h + 1)
+             + KQuantAvx2.ScaledGroupPair(KQuantAvx2.TwoBits(bits, 4), ref q8, scales8, 4 * h + 2)
+             + KQuantAvx2.ScaledGroupPair(KQuantAvx2.TwoBits(bits, 6), ref q8, scales8, 4 * h + 3);
     }
 
     static float IKQuantKernels.DotPortable(bool wide, ref byte x, ref byte y, int blocks)

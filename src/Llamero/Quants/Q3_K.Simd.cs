@@ -31,23 +31,29 @@ public sealed partial class Q3_K
             // Bit 4h+j of each HMask byte, moved to bit 2 (value 4); shifting right one bit per group keeps
             // bits that cross bytes out of bit 0 for all eight groups.
             var high = Vector256.LoadUnsafe(ref xb).AsUInt16();
-            var bit2 = Vector256.Create((byte)4);
             ref var q8 = ref Unsafe.Add(ref yb, Q8_K.QsOffset);
-            var sumi = Vector256<int>.Zero;
-            for (var h = 0; h < 2; h++)
-            {
-                var bits = Vector256.LoadUnsafe(ref xb, (nuint)(QsOffset + 32 * h));
-                var q0 = KQuantAvx2.TwoBits(bits, 0) | (Avx2.ShiftLeftLogical(high, 2).AsByte() & bit2);
-                var q1 = KQuantAvx2.TwoBits(bits, 2) | (Avx2.ShiftLeftLogical(high, 1).AsByte() & bit2);
-                var q2 = KQuantAvx2.TwoBits(bits, 4) | (high.AsByte() & bit2);
-                var q3 = KQuantAvx2.TwoBits(bits, 6) | (Avx2.ShiftRightLogical(high, 1).AsByte() & bit2);
-                high = Avx2.ShiftRightLogical(high, 4);
-                sumi += KQuantAvx2.ScaledGroupPair(q0, ref q8, scales8, 4 * h) + KQuantAvx2.ScaledGroupPair(q1, ref q8, scales8, 4 * h + 1)
-                      + KQuantAvx2.ScaledGroupPair(q2, ref q8, scales8, 4 * h + 2) + KQuantAvx2.ScaledGroupPair(q3, ref q8, scales8, 4 * h + 3);
-            }
+            var sumi = Half128(ref xb, ref q8, scales8, high, 0) + Half128(ref xb, ref q8, scales8, Avx2.ShiftRightLogical(high, 4), 1);
             acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi - offset), acc);
         }
         return Vector256.Sum(acc);
+    }
+
+    /// <summary>
+    /// Σ scale·q·a over weights 128·h .. 128·h+127 with unsigned levels. <paramref name="high"/> holds HMask
+    /// shifted right by 4h, so bit j of each byte is the high bit of group j; it is moved to bit 2 (value 4).
+    /// 16-bit shifts let bits cross bytes, but never into bit 2 of a byte they are read from.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Half128(ref byte xb, ref byte q8, Vector128<sbyte> scales8, Vector256<ushort> high, int h)
+    {
+        var bit2 = Vector256.Create((byte)4);
+        var bits = Vector256.LoadUnsafe(ref xb, (nuint)(QsOffset + 32 * h));
+        var q0 = KQuantAvx2.TwoBits(bits, 0) | (Avx2.ShiftLeftLogical(high, 2).AsByte() & bit2);
+        var q1 = KQuantAvx2.TwoBits(bits, 2) | (Avx2.ShiftLeftLogical(high, 1).AsByte() & bit2);
+        var q2 = KQuantAvx2.TwoBits(bits, 4) | (high.AsByte() & bit2);
+        var q3 = KQuantAvx2.TwoBits(bits, 6) | (Avx2.ShiftRightLogical(high, 1).AsByte() & bit2);
+        return KQuantAvx2.ScaledGroupPair(q0, ref q8, scales8, 4 * h) + KQuantAvx2.ScaledGroupPair(q1, ref q8, scales8, 4 * h + 1)
+             + KQuantAvx2.ScaledGroupPair(q2, ref q8, scales8, 4 * h + 2) + KQuantAvx2.ScaledGroupPair(q3, ref q8, scales8, 4 * h + 3);
     }
 
     static float IKQuantKernels.DotPortable(bool wide, ref byte x, ref byte y, int blocks)
