@@ -8,9 +8,12 @@ internal static class CommandList
     public static IEnumerable<Command> All()
     {
         yield return VersionCommand.Create();
+        yield return ServeCommand.Create();
         yield return InfoCommand.Create();
         yield return DownloadCommand.Create();
         yield return RunCommand.Create();
         yield return ChatCommand.Create();
+        yield return PerplexityCommand.Create();
+        yield return EvalCommand.Create();
     }
 }
