@@ -11,6 +11,7 @@ internal static class CommandList
         yield return ServeCommand.Create();
         yield return InfoCommand.Create();
         yield return DownloadCommand.Create();
+        yield return BenchCommand.Create();
         yield return RunCommand.Create();
         yield return ChatCommand.Create();
     }
