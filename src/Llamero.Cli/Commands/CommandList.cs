@@ -14,5 +14,7 @@ internal static class CommandList
         yield return BenchCommand.Create();
         yield return RunCommand.Create();
         yield return ChatCommand.Create();
+        yield return PerplexityCommand.Create();
+        yield return EvalCommand.Create();
     }
 }
