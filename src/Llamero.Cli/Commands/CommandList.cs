@@ -10,5 +10,6 @@ internal static class CommandList
         yield return VersionCommand.Create();
         yield return InfoCommand.Create();
         yield return DownloadCommand.Create();
+        yield return QuantizeCommand.Create();
     }
 }
