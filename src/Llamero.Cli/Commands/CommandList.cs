@@ -10,6 +10,8 @@ internal static class CommandList
         yield return VersionCommand.Create();
         yield return InfoCommand.Create();
         yield return DownloadCommand.Create();
+        yield return RunCommand.Create();
+        yield return ChatCommand.Create();
         yield return QuantizeCommand.Create();
     }
 }
