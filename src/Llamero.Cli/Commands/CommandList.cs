@@ -13,6 +13,8 @@ internal static class CommandList
         yield return DownloadCommand.Create();
         yield return RunCommand.Create();
         yield return ChatCommand.Create();
+        yield return PerplexityCommand.Create();
+        yield return EvalCommand.Create();
         yield return QuantizeCommand.Create();
     }
 }
