@@ -10,5 +10,7 @@ internal static class CommandList
         yield return VersionCommand.Create();
         yield return InfoCommand.Create();
         yield return DownloadCommand.Create();
+        yield return RunCommand.Create();
+        yield return ChatCommand.Create();
     }
 }

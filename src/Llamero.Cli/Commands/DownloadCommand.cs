@@ -39,7 +39,7 @@ internal static class DownloadCommand
                 await error.WriteLineAsync("error: --connections must be between 1 and 64");
                 return 1;
             }
-            var bar = parseResult.GetValue(quiet) ? null : new ConsoleProgress(error);
+            var bar = parseResult.GetValue(quiet) ? null : new DownloadProgressPrinter(error);
             var options = new DownloadOptions
             {
                 Revision = parseResult.GetValue(revision)!,
@@ -71,45 +71,5 @@ internal static class DownloadCommand
             }
         });
         return command;
-    }
-
-    /// <summary>Redraws one progress line per file on stderr (carriage return), at most a few times per second.</summary>
-    private sealed class ConsoleProgress(TextWriter writer) : IProgress<DownloadProgress>
-    {
-        private readonly Lock _lock = new();
-        private string? _file;
-        private long _lastTicks;
-
-        public void Report(DownloadProgress value)
-        {
-            lock (_lock)
-            {
-                var final = value.Phase is DownloadPhase.Done or DownloadPhase.UpToDate;
-                var now = Environment.TickCount64;
-                if (!final && value.File == _file && now - _lastTicks < 200)
-                    return;
-                if (_file is not null && value.File != _file)
-                    writer.WriteLine();
-                _file = value.File;
-                _lastTicks = now;
-                writer.Write("\r" + ProgressLine.Format(value).PadRight(100));
-                if (final)
-                {
-                    writer.WriteLine();
-                    _file = null;
-                }
-                writer.Flush();
-            }
-        }
-
-        public void Finish()
-        {
-            lock (_lock)
-            {
-                if (_file is not null)
-                    writer.WriteLine();
-                _file = null;
-            }
-        }
     }
 }

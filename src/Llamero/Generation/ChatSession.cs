@@ -16,7 +16,11 @@ public sealed class ChatSession : IDisposable
     private readonly Generator _generator;
     private readonly bool _ownsSession;
     private readonly List<ChatMessage> _messages = [];
-    private string? _cachedText; // the text the cached tokens stand for, when known exactly
+    // Everything fed to the cache so far as one text (the rendered prompts plus the generated tokens' text), when
+    // known exactly. A context shift drops tokens from the middle but leaves the end, which is all a new turn
+    // appends to, so it stays valid across shifts.
+    private string? _cachedText;
+    private int[]? _replay; // tokens of a loaded conversation, evaluated at the start of the next turn
 
     /// <summary>Starts a conversation on <paramref name="generator"/>'s session (emptied first).</summary>
     public ChatSession(Generator generator, ChatTemplate template, string? systemPrompt = null, bool ownsSession = false)
@@ -82,12 +86,11 @@ public sealed class ChatSession : IDisposable
 
         List<ChatMessage> next = [.. _messages, ChatMessage.User(message)];
         var target = Template.Render(next, addAssistantPrefix: true);
-        var prompt = PromptTokens(target);
+        var prompt = PromptTokens(target, next);
 
         var answer = new StringBuilder();
         var raw = new StringBuilder(); // every generated token's text, stop strings included: what the cache holds
         var rawDecoder = _generator.Tokenizer.CreateStreamingDecoder();
-        var completed = false;
         var started = false;
         try
         {
@@ -101,8 +104,6 @@ public sealed class ChatSession : IDisposable
                 {
                     LastTimings = token.Timings;
                     LastFinishReason = token.FinishReason;
-                    _cachedText = token.Timings!.ContextShifts > 0 ? null : target + raw;
-                    completed = true;
                 }
                 yield return token;
             }
@@ -116,26 +117,31 @@ public sealed class ChatSession : IDisposable
                 _messages.Add(ChatMessage.User(message));
                 _messages.Add(ChatMessage.Assistant(answer.ToString()));
             }
-            if (!completed)
-                _cachedText = null;
+            // Once a token came back the prompt is in the cache, and so is every token whose text is in `raw`.
+            _cachedText = started ? target + raw : null;
         }
     }
 
-    // The tokens to evaluate for `target`, after trimming the cache to what it shares with it. Throws before
-    // anything changes when they cannot fit.
-    private int[] PromptTokens(string target)
+    // The tokens to evaluate for `target` (the rendering of `next`), after trimming the cache to what it shares
+    // with it. Throws before anything changes when they cannot fit.
+    private int[] PromptTokens(string target, List<ChatMessage> next)
     {
         var tokenizer = _generator.Tokenizer;
         int[] tokens;
         int keep;
-        if (_generator.Tokens.Count > 0 && _cachedText is not null && target.StartsWith(_cachedText, StringComparison.Ordinal))
+        var replay = _replay;
+        _replay = null;
+        var cached = replay ?? (IReadOnlyList<int>)_generator.Tokens;
+        if (cached.Count > 0 && _cachedText is not null
+            && (target.StartsWith(_cachedText, StringComparison.Ordinal) ? target[_cachedText.Length..] : Bridge(target)) is { } text)
         {
-            tokens = tokenizer.Encode(target[_cachedText.Length..], addSpecial: false, parseSpecial: true);
+            var added = tokenizer.Encode(text, addSpecial: false, parseSpecial: true);
+            tokens = replay is null ? added : [.. replay, .. added];
             keep = _generator.Tokens.Count;
         }
         else
         {
-            var full = tokenizer.Encode(target, addSpecial: true, parseSpecial: true);
+            var full = FittingConversation(next);
             keep = _generator.CommonPrefix(full);
             tokens = full[keep..];
         }
@@ -150,16 +156,54 @@ public sealed class ChatSession : IDisposable
         return tokens;
     }
 
-    /// <summary>Writes the conversation (template, system prompt, messages) to a JSON file.</summary>
+    // When the template renders the answer a little differently from how it was generated (Vicuna writes
+    // "ASSISTANT: " before an answer that starts with its own space), the cache does not spell a prefix of the new
+    // prompt. As llama.cpp's common_chat_format_single does, take what the template adds after the previous
+    // render, preceded by what it wrote after the answer's text (its end-of-turn, such as "</s>\n").
+    private string? Bridge(string target)
+    {
+        if (_messages.Count == 0 || _messages[^1] is not { Role: "assistant", Content.Length: > 0 } answer)
+            return null;
+        var past = Template.Render(_messages, addAssistantPrefix: false);
+        var at = past.LastIndexOf(answer.Content, StringComparison.Ordinal);
+        if (at < 0 || !target.StartsWith(past, StringComparison.Ordinal))
+            return null;
+        return past[(at + answer.Content.Length)..] + target[past.Length..];
+    }
+
+    // The whole conversation as tokens, leaving out its oldest turns (never the system message or the new one)
+    // until it fits in the context with a quarter to spare for the answer: what a re-evaluation needs when the
+    // cache cannot simply be extended (after /load, or when a template rewrites earlier turns).
+    private int[] FittingConversation(List<ChatMessage> next)
+    {
+        var tokenizer = _generator.Tokenizer;
+        var budget = _generator.Session.ContextSize - Math.Min(256, _generator.Session.ContextSize / 4);
+        var messages = new List<ChatMessage>(next);
+        while (true)
+        {
+            var tokens = tokenizer.Encode(Template.Render(messages, addAssistantPrefix: true), addSpecial: true, parseSpecial: true);
+            var oldest = messages.FindIndex(m => m.Role != "system");
+            if (tokens.Length <= budget || oldest < 0 || oldest == messages.Count - 1)
+                return tokens;
+            messages.RemoveAt(oldest);
+        }
+    }
+
+    /// <summary>Writes the conversation (template, system prompt, messages, and the tokens of the KV cache) to a JSON file.</summary>
     public void Save(string path)
     {
-        var state = new SavedChat(Template.Name, SystemPrompt, [.. _messages.Select(m => new SavedMessage(m.Role, m.Content))]);
+        var state = new SavedChat(Template.Name, SystemPrompt, [.. _messages.Select(m => new SavedMessage(m.Role, m.Content))])
+        {
+            Tokens = _cachedText is null ? null : [.. _replay ?? _generator.Tokens],
+            Text = _cachedText,
+        };
         File.WriteAllText(path, JsonSerializer.Serialize(state, SavedChatJson.Default.SavedChat));
     }
 
     /// <summary>
-    /// Replaces the conversation with one written by <see cref="Save"/>. The KV cache is emptied; the next turn
-    /// evaluates the loaded conversation once.
+    /// Replaces the conversation with one written by <see cref="Save"/>. The saved file holds the exact token
+    /// sequence the KV cache held, so the next turn rebuilds the same cache in one batch (then adds only its new
+    /// text); a file from another template or vocabulary falls back to re-tokenizing the conversation.
     /// </summary>
     public void Load(string path)
     {
@@ -175,9 +219,15 @@ public sealed class ChatSession : IDisposable
         if (state?.Messages is null || state.Messages.Any(m => m.Role is null || m.Content is null))
             throw new InvalidDataException($"{path} is not a saved conversation (no messages)");
         _generator.Reset();
-        _cachedText = null;
         _messages.Clear();
         _messages.AddRange(state.Messages.Select(m => new ChatMessage(m.Role, m.Content)));
+        // The exact tokens the cache held come back when they fit this model and template; otherwise the next
+        // turn re-tokenizes the conversation.
+        var vocab = _generator.Session.VocabSize;
+        var usable = state.Tokens is { Length: > 0 } saved && state.Text is not null && state.Template == Template.Name
+                     && saved.Length <= _generator.Session.ContextSize && saved.All(t => (uint)t < (uint)vocab);
+        _replay = usable ? state.Tokens : null;
+        _cachedText = usable ? state.Text : null;
         SystemPrompt = _messages.FirstOrDefault(m => m.Role == "system")?.Content;
     }
 

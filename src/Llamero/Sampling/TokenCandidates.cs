@@ -74,8 +74,68 @@ public sealed class TokenCandidates
     {
         if (Sorted)
             return;
-        Items.Sort(static (a, b) => b.Logit.CompareTo(a.Logit));
+        Items.Sort(default(DescendingLogit));
         Sorted = true;
+    }
+
+    /// <summary>
+    /// Keeps the <paramref name="k"/> highest logits, sorted by descending logit (llama.cpp's partial sort for
+    /// top-k): a selection moves them to the front, then only those k are sorted.
+    /// </summary>
+    public void KeepTop(int k)
+    {
+        k = Math.Min(k, Count);
+        if (!Sorted && k < Count / 2)
+        {
+            SelectLargest(Items, k);
+            Count = k;
+            Items.Sort(default(DescendingLogit));
+            Sorted = true;
+            return;
+        }
+        SortDescending();
+        Count = k;
+    }
+
+    // Quickselect (Hoare partition, median-of-three pivot): afterwards the first k items are the k largest logits.
+    private static void SelectLargest(Span<TokenCandidate> items, int k)
+    {
+        var lo = 0;
+        var hi = items.Length - 1;
+        while (lo < hi)
+        {
+            var mid = lo + (hi - lo) / 2;
+            var pivot = Median(items[lo].Logit, items[mid].Logit, items[hi].Logit);
+            var i = lo;
+            var j = hi;
+            while (i <= j)
+            {
+                while (items[i].Logit > pivot)
+                    i++;
+                while (items[j].Logit < pivot)
+                    j--;
+                if (i <= j)
+                {
+                    (items[i], items[j]) = (items[j], items[i]);
+                    i++;
+                    j--;
+                }
+            }
+            // [lo, j] >= pivot >= [i, hi]; continue in the part that holds index k - 1.
+            if (k - 1 <= j)
+                hi = j;
+            else if (k - 1 >= i)
+                lo = i;
+            else
+                return;
+        }
+    }
+
+    private static float Median(float a, float b, float c) => Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
+
+    private readonly struct DescendingLogit : IComparer<TokenCandidate>
+    {
+        public int Compare(TokenCandidate x, TokenCandidate y) => y.Logit.CompareTo(x.Logit);
     }
 
     /// <summary>

@@ -11,7 +11,6 @@ public sealed class TopKSampler(int k) : ISampler
     {
         if (k <= 0)
             return;
-        candidates.SortDescending();
-        candidates.Truncate(Math.Min(k, candidates.Count));
+        candidates.KeepTop(k);
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Llamero.Tokenization;
@@ -33,6 +34,8 @@ internal sealed class BytePairEncoder
 
 
     /// <summary>Encodes <paramref name="text"/> (raw text, no special tokens in it).</summary>
+    // Called once per prompt, so tiered JIT would run it unoptimized: compile it fully at once.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Encode(string text, List<int> output)
     {
         if (text.Length == 0)
@@ -60,6 +63,7 @@ internal sealed class BytePairEncoder
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void EncodeWord(ReadOnlySpan<char> word, List<int> output)
     {
         if (_ignoreMerges && _pieces.TryGetValue(word, out var whole))
@@ -106,6 +110,7 @@ internal sealed class BytePairEncoder
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void TryAddBigram(ReadOnlySpan<char> word, MergeSymbol[] symbols,
         PriorityQueue<(int, int, int, int), (int, int)> queue, int left, int right)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Llamero.Tokenization;
 
 /// <summary>
@@ -20,6 +21,8 @@ internal static class PreTokenizers
     /// <c>(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+</c>.
     /// Returns the end index (exclusive, in code points) of each word, in order.
     /// </summary>
+    // Called once per prompt, so tiered JIT would run it unoptimized: compile it fully at once.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static List<int> SplitLlama3(ReadOnlySpan<int> cp)
     {
         var ends = new List<int>(cp.Length / 3 + 1);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Llamero.Tokenization;
@@ -25,6 +26,8 @@ internal sealed class SentencePieceEncoder
 
 
     /// <summary>Encodes <paramref name="text"/>, whose spaces are already escaped as ▁.</summary>
+    // Called once per prompt, so tiered JIT would run it unoptimized: compile it fully at once.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Encode(ReadOnlySpan<char> text, List<int> output)
     {
         if (text.IsEmpty)
@@ -40,8 +43,8 @@ internal sealed class SentencePieceEncoder
             i += len;
         }
 
-        // Highest score first, then leftmost: priority (-score, left) in a min-queue.
-        var queue = new PriorityQueue<(int Left, int Right, int Size), (float, int)>(count);
+        // Highest score first, then leftmost (see Priority).
+        var queue = new PriorityQueue<(int Left, int Right, int Size), ulong>(count);
         for (var i = 1; i < count; i++)
             TryAddBigram(text, symbols, queue, i - 1, i);
 
@@ -80,14 +83,24 @@ internal sealed class SentencePieceEncoder
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void TryAddBigram(ReadOnlySpan<char> text, MergeSymbol[] symbols,
-        PriorityQueue<(int, int, int), (float, int)> queue, int left, int right)
+        PriorityQueue<(int, int, int), ulong> queue, int left, int right)
     {
         if (left < 0 || right < 0)
             return;
         var size = symbols[left].Length + symbols[right].Length;
         if (!_pieces.TryGetValue(text.Slice(symbols[left].Start, size), out var id))
             return;
-        queue.Enqueue((left, right, size), (-_scores[id], left));
+        queue.Enqueue((left, right, size), Priority(_scores[id], left));
+    }
+
+    // One ulong that orders by score descending, then by left index ascending: the high half is the score's bits
+    // mapped so that unsigned order is descending float order, the low half the index.
+    private static ulong Priority(float score, int left)
+    {
+        var bits = (uint)BitConverter.SingleToInt32Bits(score == 0 ? 0f : score); // +0 and -0 compare equal
+        var ascending = (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
+        return ((ulong)~ascending << 32) | (uint)left;
     }
 }

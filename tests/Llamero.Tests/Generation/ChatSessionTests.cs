@@ -98,10 +98,15 @@ public class ChatSessionTests
         var path = Path.Combine(Support.TestPaths.NewTempDir(), "chat.json");
         chat.Save(path);
 
-        using var other = new ChatSession(new Generator(new ScriptedSession(256, Story, VocabSize), Tokenizer), CompletionTemplate.Instance);
+        var otherSession = new ScriptedSession(256, Story, VocabSize);
+        using var other = new ChatSession(new Generator(otherSession, Tokenizer), CompletionTemplate.Instance);
         other.Load(path);
         Assert.Equal(chat.Messages, other.Messages);
         Assert.Equal("Once", other.SystemPrompt);
+        // The next turn rebuilds the saved cache token for token, then adds only the new text.
+        await Send(chat, "Go", Greedy with { MaxTokens = 0 });
+        await Send(other, "Go", Greedy with { MaxTokens = 0 });
+        Assert.Equal(session.Cache, otherSession.Cache);
 
         chat.Reset();
         Assert.Equal([ChatMessage.System("Once")], chat.Messages);
@@ -109,6 +114,39 @@ public class ChatSessionTests
 
         File.WriteAllText(path, "{ not json");
         Assert.Throws<InvalidDataException>(() => other.Load(path));
+    }
+
+    [Fact]
+    public async Task Conversation_longer_than_the_context_keeps_going_by_shifting()
+    {
+        var session = new ScriptedSession(32, Forever, VocabSize);
+        using var chat = new ChatSession(new Generator(session, Tokenizer), CompletionTemplate.Instance);
+        var delta = Tokenizer.Encode("\nHi", addSpecial: false, parseSpecial: true).Length + 1; // + the pending last answer token
+        for (var i = 0; i < 6; i++)
+        {
+            await Send(chat, "Hi", Greedy with { MaxTokens = 10 });
+            if (i > 0)
+                Assert.Equal(delta, chat.LastTimings!.PromptTokens);
+        }
+        Assert.Equal(12, chat.Messages.Count);
+        Assert.NotEmpty(session.Shifts);
+    }
+
+    [Fact]
+    public async Task Loaded_conversation_too_long_for_the_context_leaves_out_its_oldest_turns()
+    {
+        using var big = new ChatSession(new Generator(new ScriptedSession(512, Forever, VocabSize), Tokenizer), CompletionTemplate.Instance, "Once");
+        for (var i = 0; i < 6; i++)
+            await Send(big, "Hi", Greedy with { MaxTokens = 10 });
+        var path = Path.Combine(Support.TestPaths.NewTempDir(), "chat.json");
+        big.Save(path);
+
+        var session = new ScriptedSession(48, Forever, VocabSize);
+        using var small = new ChatSession(new Generator(session, Tokenizer), CompletionTemplate.Instance);
+        small.Load(path);
+        await Send(small, "Hi", Greedy with { MaxTokens = 2 });
+        Assert.InRange(small.LastTimings!.PromptTokens, 1, 36);
+        Assert.Equal(15, small.Messages.Count); // the conversation itself is whole
     }
 
     [Fact]

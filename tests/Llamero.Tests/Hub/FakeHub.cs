@@ -41,6 +41,9 @@ public sealed class FakeHub : IDisposable
     /// <summary>Bytes a dropped transfer delivers before the cut.</summary>
     public int DropAfterBytes { get; set; } = 100_000;
 
+    /// <summary>When true the CDN answers every GET with the whole file (200), as a server without Range support.</summary>
+    public bool IgnoreRange { get; set; }
+
     /// <summary>When true the CDN flips a byte of every transfer (so the sha256 won't match).</summary>
     public bool Corrupt { get; set; }
 
@@ -147,7 +150,7 @@ public sealed class FakeHub : IDisposable
         var response = context.Response;
         long start = 0, end = content.Length - 1;
         var status = 200;
-        if (request.Headers["Range"] is { } range && range.StartsWith("bytes=", StringComparison.Ordinal))
+        if (!(cdn && IgnoreRange) && request.Headers["Range"] is { } range && range.StartsWith("bytes=", StringComparison.Ordinal))
         {
             var bounds = range["bytes=".Length..].Split('-');
             start = long.Parse(bounds[0]);

@@ -113,6 +113,15 @@ public sealed class HubDownloaderTests : IDisposable
     }
 
     [Fact]
+    public async Task A_server_that_ignores_range_requests_still_gives_the_right_file()
+    {
+        _hub.IgnoreRange = true;
+        using var client = Client();
+        var paths = await new HubDownloader(client).DownloadAsync(Repo, ["tiny.Q8_0.gguf"], [], _dir, Options());
+        Assert.Equal(_q8, await File.ReadAllBytesAsync(paths[0]));
+    }
+
+    [Fact]
     public async Task Bytes_with_the_wrong_hash_are_never_renamed_into_place()
     {
         _hub.Corrupt = true;

@@ -63,6 +63,24 @@ public class SamplerTests
         Assert.False(untouched.Sorted);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(40)]
+    [InlineData(499)]
+    public void Top_k_partial_selection_equals_a_full_sort(int k)
+    {
+        var random = new Random(k);
+        // Few distinct values: many ties, the hard case for a partition.
+        var logits = Enumerable.Range(0, 1000).Select(_ => (float)random.Next(50)).ToArray();
+        var c = FromLogits(logits);
+        new TopKSampler(k).Apply(c);
+        var expected = logits.OrderByDescending(l => l).Take(k).ToArray();
+        Assert.Equal(expected, c.Items.ToArray().Select(t => t.Logit));
+        Assert.True(c.Sorted);
+        Assert.All(c.Items.ToArray(), t => Assert.Equal(logits[t.Id], t.Logit));
+    }
+
     [Fact]
     public void Top_p_keeps_the_smallest_prefix_reaching_p_including_the_crossing_token()
     {

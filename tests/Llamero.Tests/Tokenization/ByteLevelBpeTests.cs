@@ -1,4 +1,4 @@
-using System.Text;
+using Llamero.Chat;
 using Llamero.Tokenization;
 
 namespace Llamero.Tests.Tokenization;
@@ -36,5 +36,28 @@ public class ByteLevelBpeTests
             var text = RandomText.Next(random, random.Next(0, 60));
             Assert.Equal(text, VocabTestCases.StreamDecode(tokenizer, tokenizer.Encode(text, addSpecial: false)));
         }
+    }
+
+    [Fact]
+    public void ChatPromptWithControlTokensEncodesThemWhole()
+    {
+        var tokenizer = Llama3Vocabulary.TokenizerWithSpecials;
+        Assert.True(tokenizer.TryGetId("<|start_header_id|>", out var header));
+        Assert.True(tokenizer.TryGetId("<|eot_id|>", out var eot));
+        var prompt = ChatTemplates.Get("llama3").Render([ChatMessage.User("Hi")], addAssistantPrefix: true);
+
+        var ids = tokenizer.Encode(prompt, addSpecial: true, parseSpecial: true);
+        Assert.Equal(tokenizer.BosId, ids[0]);
+        Assert.Equal(header, ids[1]);
+        Assert.Single(ids, id => id == eot); // the one closing the user turn
+        Assert.Equal(prompt, tokenizer.Decode(ids[1..], renderSpecial: true));
+
+        // Without special parsing the same text is ordinary characters.
+        Assert.DoesNotContain(header, tokenizer.Encode(prompt, addSpecial: false, parseSpecial: false));
+
+        // <|eot_id|> ends generation: found by its text, as llama.cpp does.
+        Assert.Equal(eot, tokenizer.EotId);
+        Assert.True(tokenizer.IsEndOfGeneration(eot));
+        Assert.True(tokenizer.IsEndOfGeneration(tokenizer.EosId));
     }
 }
