@@ -14,6 +14,7 @@ internal static class CommandList
         yield return SplitCommand.Create();
         yield return MergeCommand.Create();
         yield return DownloadCommand.Create();
+        yield return BenchCommand.Create();
         yield return RunCommand.Create();
         yield return ChatCommand.Create();
         yield return PerplexityCommand.Create();
