@@ -64,8 +64,12 @@ public sealed class LlameroEngine : IInferenceEngine
     public IModelSession CreateSession(int contextSize) => _model.CreateSession(contextSize);
 
     /// <inheritdoc />
-    public float[] Embed(IReadOnlyList<int> tokens) =>
-        throw new NotSupportedException("Embeddings need the model's final hidden states, which the model does not expose yet.");
+    public float[] Embed(IReadOnlyList<int> tokens)
+    {
+        // A fresh session sized to the input: embeddings never share a slot's cache.
+        using var session = (LlamaSession)_model.CreateSession(tokens.Count);
+        return session.EmbedMean(tokens.ToArray());
+    }
 
     /// <summary>Unmaps the model.</summary>
     public void Dispose() => _model.Dispose();

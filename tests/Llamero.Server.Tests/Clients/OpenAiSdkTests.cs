@@ -91,13 +91,25 @@ public sealed class OpenAiSdkTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Embeddings_are_refused_cleanly_until_the_model_exposes_hidden_states()
+    public async Task Embeddings_are_unit_length_deterministic_and_input_dependent()
     {
-        // The model has no hidden-state hook yet: the route validates the request, then answers 501 in OpenAI's shape.
-        var error = await Assert.ThrowsAsync<ClientResultException>(() =>
-            _client.GetEmbeddingClient(_model).GenerateEmbeddingsAsync(["one day", "a cat"]));
-        Assert.Equal(501, error.Status);
-        Assert.Contains("hidden states", error.Message);
+        var client = _client.GetEmbeddingClient(_model);
+        var result = (await client.GenerateEmbeddingsAsync(["one day", "a cat", "one day"])).Value;
+        Assert.Equal(3, result.Count);
+        var vectors = result.OrderBy(e => e.Index).Select(e => e.ToFloats().ToArray()).ToArray();
+        int embeddingSize;
+        using (var model = Llamero.Models.LlamaModel.Load(Llamero.Tests.Support.TestPaths.Stories260K))
+            embeddingSize = model.Config.EmbeddingLength;
+        foreach (var v in vectors)
+        {
+            Assert.Equal(embeddingSize, v.Length);
+            Assert.Equal(1.0, Math.Sqrt(v.Sum(x => (double)x * x)), 4);
+        }
+        Assert.Equal(vectors[0], vectors[2]);
+        Assert.NotEqual(vectors[0], vectors[1]);
+        Assert.True(result.Usage.InputTokenCount > 0);
+        // A single input on its own gives the same vector as inside a batch.
+        Assert.Equal(vectors[1], (await client.GenerateEmbeddingAsync("a cat")).Value.ToFloats().ToArray());
     }
 
     [Fact]
