@@ -19,5 +19,6 @@ internal static class CommandList
         yield return ChatCommand.Create();
         yield return PerplexityCommand.Create();
         yield return EvalCommand.Create();
+        yield return QuantizeCommand.Create();
     }
 }
