@@ -8,6 +8,7 @@ internal static class CommandList
     public static IEnumerable<Command> All()
     {
         yield return VersionCommand.Create();
+        yield return ServeCommand.Create();
         yield return InfoCommand.Create();
         yield return DownloadCommand.Create();
         yield return RunCommand.Create();

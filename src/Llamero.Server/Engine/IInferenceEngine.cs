@@ -6,7 +6,7 @@ namespace Llamero.Server.Engine;
 
 /// <summary>
 /// The loaded model as the server uses it: its tokenizer, chat template, KV-cache sessions and embeddings.
-/// <c>LlameroEngine</c> is the implementation over a GGUF file; tests may wrap it.
+/// <see cref="LlameroEngine"/> is the implementation over a GGUF file; tests may wrap it.
 /// Thread-safety: the tokenizer and template are shared read-only; each session is used by one caller at a time.
 /// </summary>
 public interface IInferenceEngine : IDisposable

@@ -41,6 +41,10 @@ public sealed class ApiException(HttpStatusCode status, string message, string t
         new(HttpStatusCode.RequestEntityTooLarge, $"Request body is larger than the limit of {limit} bytes.",
             "invalid_request_error", null, "request_too_large");
 
+    /// <summary>501 for a feature this model or build cannot serve.</summary>
+    public static ApiException NotImplemented(string message) =>
+        new(HttpStatusCode.NotImplemented, message, "invalid_request_error", null, "not_implemented");
+
     /// <summary>503 while the model loads or when every slot and queue place is taken.</summary>
     public static ApiException Unavailable(string message, string code, int retryAfterSeconds) =>
         new(HttpStatusCode.ServiceUnavailable, message, "server_error", null, code) { RetryAfterSeconds = retryAfterSeconds };

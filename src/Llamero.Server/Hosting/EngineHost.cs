@@ -76,10 +76,17 @@ public sealed class EngineHost : IDisposable
     public long LoadedAt { get; private set; }
 
     /// <summary>Embeds <paramref name="tokens"/> on the decode thread (the model is used from one thread only).</summary>
-    public Task<float[]> EmbedAsync(int[] tokens, CancellationToken cancellation)
+    public async Task<float[]> EmbedAsync(int[] tokens, CancellationToken cancellation)
     {
         var engine = Engine;
-        return Scheduler.RunOnDecodeThreadAsync(() => engine.Embed(tokens), cancellation);
+        try
+        {
+            return await Scheduler.RunOnDecodeThreadAsync(() => engine.Embed(tokens), cancellation);
+        }
+        catch (NotSupportedException e)
+        {
+            throw ApiException.NotImplemented(e.Message);
+        }
     }
 
     /// <summary>Throws 404 unless <paramref name="model"/> is absent or names the loaded model.</summary>

@@ -127,4 +127,16 @@ public sealed class RequestErrorTests : IAsyncLifetime
         await HttpAssert.ErrorAsync(
             await HttpAssert.PostJsonAsync(_server.Http, "/v1/completions", """{"prompt":[1,2,1000000]}"""), HttpStatusCode.BadRequest);
     }
+
+    [Fact]
+    public async Task Embedding_requests_are_validated_before_anything_else()
+    {
+        Assert.Equal("input", (await HttpAssert.ErrorAsync(
+            await HttpAssert.PostJsonAsync(_server.Http, "/v1/embeddings", """{"input":[]}"""), HttpStatusCode.BadRequest)).Param());
+        Assert.Equal("encoding_format", (await HttpAssert.ErrorAsync(
+            await HttpAssert.PostJsonAsync(_server.Http, "/v1/embeddings", """{"input":"a","encoding_format":"hex"}"""), HttpStatusCode.BadRequest)).Param());
+        var error = await HttpAssert.ErrorAsync(
+            await HttpAssert.PostJsonAsync(_server.Http, "/v1/embeddings", """{"input":"a"}"""), HttpStatusCode.NotImplemented);
+        Assert.Equal("not_implemented", error.GetProperty("code").GetString());
+    }
 }

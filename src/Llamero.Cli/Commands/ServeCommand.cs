@@ -1,0 +1,106 @@
+using System.CommandLine;
+using Llamero.Server;
+using Llamero.Server.Engine;
+using Llamero.Server.Hosting;
+
+namespace Llamero.Cli.Commands;
+
+/// <summary>
+/// <c>llamero serve [-m FILE] [--host H] [--port P] [--api-key KEY | --api-key-file F] [--parallel N] [-c CTX]
+/// [--chat-template NAME]</c>: the OpenAI-compatible server and the chat page, until Ctrl+C.
+/// </summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string?>("--model", "-m") { Description = "GGUF model file (default: models/stories260K.gguf beside the tool or in the repository)." };
+        var host = new Option<string>("--host") { Description = "Address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "TCP port (0 picks a free one).", DefaultValueFactory = _ => 8080 };
+        var apiKey = new Option<string?>("--api-key") { Description = "Require 'Authorization: Bearer KEY' on the API." };
+        var apiKeyFile = new Option<string?>("--api-key-file") { Description = "Read the API key from the first line of a file." };
+        var parallel = new Option<int>("--parallel", "-np") { Description = "Slots: requests generated at the same time.", DefaultValueFactory = _ => 4 };
+        var context = new Option<int?>("--ctx-size", "-c") { Description = "Context tokens per slot (default: the model's, at most 4096)." };
+        var template = new Option<string?>("--chat-template") { Description = "Chat template name (default: the model's own, else plain completion)." };
+        var queue = new Option<int>("--queue") { Description = "Requests that may wait for a slot before new ones get 503.", DefaultValueFactory = _ => 32 };
+        var command = new Command("serve", "Serve a model over an OpenAI-compatible HTTP API, with a chat page at /.")
+        {
+            model, host, port, apiKey, apiKeyFile, parallel, context, template, queue,
+        };
+        command.SetAction(async (parseResult, cancellation) =>
+        {
+            var output = parseResult.InvocationConfiguration.Output;
+            var error = parseResult.InvocationConfiguration.Error;
+            try
+            {
+                var options = new ServerOptions
+                {
+                    Host = parseResult.GetValue(host)!,
+                    Port = Check(parseResult.GetValue(port), 0, 65535, "--port"),
+                    ApiKey = ApiKey(parseResult.GetValue(apiKey), parseResult.GetValue(apiKeyFile)),
+                    Parallel = Check(parseResult.GetValue(parallel), 1, 256, "--parallel"),
+                    ContextSize = parseResult.GetValue(context) is { } c ? Check(c, 8, 1 << 20, "--ctx-size") : null,
+                    QueueCapacity = Check(parseResult.GetValue(queue), 0, 100_000, "--queue"),
+                };
+                if (!System.Net.IPAddress.TryParse(options.Host, out _) && options.Host != "localhost")
+                    throw new ArgumentException($"--host must be an IP address or localhost; got '{options.Host}'");
+                var path = ResolveModel(parseResult.GetValue(model));
+                var templateName = parseResult.GetValue(template);
+                Generation.CompletionTemplate.Resolve(templateName, null); // unknown names fail now, listing the valid ones
+
+                await using var server = LlameroServer.Create(options, () => LlameroEngine.Load(path, templateName));
+                await server.StartAsync(cancellation);
+                output.WriteLine($"llamero serve: listening on {server.BaseAddress} (chat page at /, API at {server.BaseAddress}v1), loading {path}");
+                await server.Loaded;
+                output.WriteLine($"model {server.ModelId} ready: {options.Parallel} slots x {server.ContextSize} tokens, queue {options.QueueCapacity}" +
+                                 (options.ApiKey is null ? "" : ", API key required"));
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, cancellation);
+                }
+                catch (OperationCanceledException)
+                {
+                    output.WriteLine("llamero serve: stopping");
+                }
+                return 0;
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or NotSupportedException
+                                          or FormatException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                error.WriteLine($"llamero serve: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    // Same rule as `run` (its shared DefaultModel helper is not in main yet): the given path or hf: spec, else
+    // models/stories260K.gguf beside the tool or in a folder above the working directory.
+    private static string ResolveModel(string? given)
+    {
+        if (!string.IsNullOrEmpty(given))
+            return Hub.ModelLocator.Resolve(given);
+        const string relative = "models/stories260K.gguf";
+        var beside = Path.Combine(AppContext.BaseDirectory, relative);
+        if (File.Exists(beside))
+            return beside;
+        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, relative)))
+                return Path.Combine(dir.FullName, relative);
+        }
+        throw new FileNotFoundException($"no -m given and the default model {relative} was not found beside the tool or in the repository");
+    }
+
+    private static int Check(int value, int min, int max, string name) =>
+        value >= min && value <= max ? value : throw new ArgumentException($"{name} must be between {min} and {max}; got {value}");
+
+    private static string? ApiKey(string? key, string? file)
+    {
+        if (key is not null && file is not null)
+            throw new ArgumentException("give either --api-key or --api-key-file, not both");
+        if (file is null)
+            return string.IsNullOrEmpty(key) ? (key is null ? null : throw new ArgumentException("--api-key must not be empty")) : key;
+        var line = File.ReadLines(file).FirstOrDefault()?.Trim();
+        return string.IsNullOrEmpty(line) ? throw new ArgumentException($"--api-key-file {file}: the first line is empty") : line;
+    }
+}

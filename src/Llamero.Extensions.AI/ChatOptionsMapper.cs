@@ -1,0 +1,50 @@
+using Llamero.Generation;
+using Llamero.Sampling;
+using Microsoft.Extensions.AI;
+
+namespace Llamero.Extensions.AI;
+
+/// <summary>Maps <see cref="ChatOptions"/> onto the generator's options; unset values keep llama.cpp's defaults.</summary>
+internal static class ChatOptionsMapper
+{
+    public static GenerationOptions ToGenerationOptions(ChatOptions? options, IReadOnlyList<string> templateStops)
+    {
+        var sampling = new SamplingOptions();
+        if (options is not null)
+        {
+            sampling = sampling with
+            {
+                Temperature = options.Temperature ?? sampling.Temperature,
+                TopP = options.TopP ?? sampling.TopP,
+                TopK = options.TopK ?? sampling.TopK,
+                FrequencyPenalty = options.FrequencyPenalty ?? sampling.FrequencyPenalty,
+                PresencePenalty = options.PresencePenalty ?? sampling.PresencePenalty,
+                // 64-bit seeds fold into the 32-bit generator seed.
+                Seed = options.Seed is { } seed ? unchecked((uint)(seed ^ (seed >> 32))) : null,
+            };
+        }
+        var stops = (options?.StopSequences ?? []).Where(s => s.Length > 0).Concat(templateStops).ToArray();
+        var result = new GenerationOptions
+        {
+            Sampling = sampling,
+            MaxTokens = options?.MaxOutputTokens ?? -1,
+            StopStrings = stops,
+            ContextShift = false,
+        };
+        try
+        {
+            result.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"Invalid ChatOptions: {e.Message}", nameof(options), e);
+        }
+        return result;
+    }
+
+    public static ChatFinishReason ToFinishReason(FinishReason reason) => reason switch
+    {
+        FinishReason.MaxTokens or FinishReason.ContextFull => ChatFinishReason.Length,
+        _ => ChatFinishReason.Stop,
+    };
+}

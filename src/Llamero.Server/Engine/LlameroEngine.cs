@@ -1,0 +1,72 @@
+using Llamero.Chat;
+using Llamero.Generation;
+using Llamero.Models;
+using Llamero.Tokenization;
+
+namespace Llamero.Server.Engine;
+
+/// <summary>
+/// The server's engine over a GGUF file: the model (weights mapped once, shared by every slot), its tokenizer,
+/// and the chat template chosen by name, else the file's own, else plain completion.
+/// </summary>
+public sealed class LlameroEngine : IInferenceEngine
+{
+    private readonly LlamaModel _model;
+
+    private LlameroEngine(LlamaModel model, Tokenizer tokenizer, ChatTemplate template, string modelId)
+    {
+        _model = model;
+        Tokenizer = tokenizer;
+        Template = template;
+        ModelId = modelId;
+    }
+
+    /// <summary>
+    /// Loads <paramref name="path"/>. <paramref name="chatTemplate"/> names a built-in template (unknown names throw,
+    /// listing the valid ones); null uses the file's <c>tokenizer.chat_template</c> when recognised.
+    /// </summary>
+    public static LlameroEngine Load(string path, string? chatTemplate = null, string? modelId = null)
+    {
+        var model = LlamaModel.Load(path);
+        try
+        {
+            var tokenizer = Tokenizer.FromGguf(model.File);
+            var fromFile = ChatTemplates.Detect(model.File.GetOrDefault<string?>("tokenizer.chat_template", null));
+            var template = CompletionTemplate.Resolve(chatTemplate, fromFile);
+            return new LlameroEngine(model, tokenizer, template, modelId ?? DefaultId(path));
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The file name without <c>.gguf</c> (and without a split suffix's part number).</summary>
+    public static string DefaultId(string path) => Path.GetFileNameWithoutExtension(path);
+
+    /// <inheritdoc />
+    public string ModelId { get; }
+
+    /// <inheritdoc />
+    public int TrainedContextSize => _model.Config.ContextLength;
+
+    /// <inheritdoc />
+    public int EmbeddingSize => _model.Config.EmbeddingLength;
+
+    /// <inheritdoc />
+    public Tokenizer Tokenizer { get; }
+
+    /// <inheritdoc />
+    public ChatTemplate Template { get; }
+
+    /// <inheritdoc />
+    public IModelSession CreateSession(int contextSize) => _model.CreateSession(contextSize);
+
+    /// <inheritdoc />
+    public float[] Embed(IReadOnlyList<int> tokens) =>
+        throw new NotSupportedException("Embeddings need the model's final hidden states, which the model does not expose yet.");
+
+    /// <summary>Unmaps the model.</summary>
+    public void Dispose() => _model.Dispose();
+}
