@@ -13,5 +13,7 @@ internal static class CommandList
         yield return DownloadCommand.Create();
         yield return RunCommand.Create();
         yield return ChatCommand.Create();
+        yield return PerplexityCommand.Create();
+        yield return EvalCommand.Create();
     }
 }
