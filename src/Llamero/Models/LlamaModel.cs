@@ -1,4 +1,5 @@
 using Llamero.Gguf;
+using Llamero.Tokenization;
 
 namespace Llamero.Models;
 
@@ -9,11 +10,12 @@ namespace Llamero.Models;
 /// </summary>
 public sealed class LlamaModel : IDisposable
 {
-    private LlamaModel(GgufFile file, LlamaConfig config, LlamaWeights weights)
+    private LlamaModel(GgufFile file, LlamaConfig config, LlamaWeights weights, Tokenizer tokenizer)
     {
         File = file;
         Config = config;
         Weights = weights;
+        Tokenizer = tokenizer;
     }
 
     /// <summary>The open GGUF file the weights live in.</summary>
@@ -24,6 +26,9 @@ public sealed class LlamaModel : IDisposable
 
     /// <summary>The weights (views into <see cref="File"/>).</summary>
     public LlamaWeights Weights { get; }
+
+    /// <summary>The tokenizer described by the file's <c>tokenizer.ggml.*</c> keys.</summary>
+    public Tokenizer Tokenizer { get; }
 
     /// <summary>
     /// Opens <paramref name="path"/> (any GGUF layout <see cref="GgufFile.Open"/> reads), checks every tensor against
@@ -39,9 +44,12 @@ public sealed class LlamaModel : IDisposable
             var weights = LlamaWeights.FromGguf(file, config);
             if (weights.RopeFrequencyFactors is { } factors)
                 config = config with { Rope = config.Rope with { FrequencyFactors = factors } };
+            var tokenizer = Tokenizer.FromGguf(file);
+            if (tokenizer.VocabSize != config.VocabSize)
+                throw new InvalidDataException($"{System.IO.Path.GetFileName(path)}: the tokenizer has {tokenizer.VocabSize} tokens but the model {config.VocabSize} logits.");
             if (progress is not null)
                 Prefetch(file, progress);
-            return new LlamaModel(file, config, weights);
+            return new LlamaModel(file, config, weights, tokenizer);
         }
         catch
         {
