@@ -10,6 +10,9 @@ internal static class CommandList
         yield return VersionCommand.Create();
         yield return ServeCommand.Create();
         yield return InfoCommand.Create();
+        yield return JoinCommand.Create();
+        yield return SplitCommand.Create();
+        yield return MergeCommand.Create();
         yield return DownloadCommand.Create();
         yield return RunCommand.Create();
         yield return ChatCommand.Create();

@@ -70,6 +70,17 @@ public sealed class GgufFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens <paramref name="path"/> alone: one GGUF file (or the byte-split parts forming it), without loading the
+    /// other shards of a gguf-split set, so its own metadata and tensors can be inspected.
+    /// </summary>
+    public static GgufFile OpenSingle(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var source = GgufFileSource.Open(path);
+        return new GgufFile(path, [source], [.. source.Header.Tensors]);
+    }
+
     private static GgufFile OpenShards(string path, GgufFileSource given, int count)
     {
         if (!GgufSplitNaming.TryParseShardPath(given.DisplayPath, out var prefix, out _, out var countInName))

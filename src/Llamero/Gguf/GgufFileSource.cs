@@ -44,8 +44,8 @@ internal sealed class GgufFileSource : IDisposable
         }
     }
 
-    /// <summary>The data must fit in the file; byte-split parts must add up to exactly the bytes the header describes
-    /// (allowing only end padding up to the alignment), so a missing or extra part is named.</summary>
+    /// <summary>The data must fit in the file; byte-split parts must reach the end of the tensor data and the last part
+    /// must hold some of it, so a missing or extra part is named.</summary>
     private static void CheckSize(string display, List<string> parts, GgufByteSpace space, GgufHeader header)
     {
         var required = header.RequiredLength;
@@ -64,8 +64,7 @@ internal sealed class GgufFileSource : IDisposable
         if (parts.Count > 1)
         {
             var lastStart = space.Length - space.Parts[^1].Length;
-            var slack = space.Length - required;
-            if (lastStart >= required || slack >= header.Alignment)
+            if (lastStart >= required)
                 throw new GgufFormatException(parts[^1], 0,
                     $"extra byte-split part: the tensor table ends at byte {required} of {display} but the parts hold {space.Length} bytes");
         }

@@ -30,6 +30,9 @@ internal sealed class GgufHeaderReader
     private readonly string _displayPath;
     private byte[]? _scratch;
     private long _pos;
+
+    /// <summary>What is being read, for truncation messages (set per entry, not per element, to keep parsing cheap).</summary>
+    private string _context = "the header";
     private bool _wideCounts;
 
     private GgufHeaderReader(GgufByteSpace space, string displayPath)
@@ -50,7 +53,7 @@ internal sealed class GgufHeaderReader
         var magic = Bytes(4);
         if (!magic.SequenceEqual("GGUF"u8))
             throw Fail(0, $"wrong magic 0x{Convert.ToHexString(magic)} (expected \"GGUF\")");
-        var version = U32("version");
+        var version = U32();
         if (version is 0 || version > 3)
         {
             var swapped = BinaryPrimitives.ReverseEndianness(version);
@@ -60,9 +63,10 @@ internal sealed class GgufHeaderReader
         }
         _wideCounts = version >= 2;
 
+        _context = "the tensor and metadata counts";
         var countAt = _pos;
-        var tensorCount = Count("tensor count");
-        var kvCount = Count("metadata count");
+        var tensorCount = Count();
+        var kvCount = Count();
         // Smallest possible encodings bound both counts by the bytes left.
         var minKv = LengthSize + 4 + 1;
         var minTensor = LengthSize + 4 + 4 + 8;
@@ -78,9 +82,11 @@ internal sealed class GgufHeaderReader
         for (ulong i = 0; i < kvCount; i++)
         {
             var at = _pos;
+            _context = $"metadata entry {i}";
             var key = String("metadata key");
             if (!keys.Add(key))
                 throw Fail(at, $"duplicate metadata key \"{key}\"");
+            _context = $"metadata \"{key}\"";
             var typeAt = _pos;
             var type = ValueType(key);
             if (type is GgufValueType.Array)
@@ -127,11 +133,13 @@ internal sealed class GgufHeaderReader
         for (ulong i = 0; i < count; i++)
         {
             var at = _pos;
+            _context = $"tensor info {i}";
             var name = String("tensor name");
             if (!names.Add(name))
                 throw Fail(at, $"duplicate tensor name \"{name}\"");
+            _context = $"tensor info of {name}";
             var dimsAt = _pos;
-            var nDims = U32($"dimension count of tensor {name}");
+            var nDims = U32();
             if (nDims > MaxDimensions)
                 throw Fail(dimsAt, $"tensor {name} has {nDims} dimensions (at most {MaxDimensions})");
             var dims = new long[nDims];
@@ -139,7 +147,7 @@ internal sealed class GgufHeaderReader
             for (var d = 0; d < nDims; d++)
             {
                 var dimAt = _pos;
-                ulong raw = _wideCounts ? U64($"dimension of tensor {name}") : U32($"dimension of tensor {name}");
+                ulong raw = _wideCounts ? U64() : U32();
                 if (raw > long.MaxValue)
                     throw Fail(dimAt, $"tensor {name} dimension {d} = {raw} is out of range");
                 dims[d] = (long)raw;
@@ -148,9 +156,9 @@ internal sealed class GgufHeaderReader
                 elements *= dims[d];
             }
             var typeAt = _pos;
-            var type = (GgmlType)U32($"type of tensor {name}");
+            var type = (GgmlType)U32();
             var offsetAt = _pos;
-            var offset = U64($"data offset of tensor {name}");
+            var offset = U64();
             if (offset > long.MaxValue)
                 throw Fail(offsetAt, $"tensor {name} data offset {offset} is out of range");
             if (offset % alignment != 0)
@@ -205,25 +213,25 @@ internal sealed class GgufHeaderReader
 
     private object Scalar(GgufValueType type, string key, long typeAt) => type switch
     {
-        GgufValueType.UInt8 => Bytes(1, key)[0],
-        GgufValueType.Int8 => (sbyte)Bytes(1, key)[0],
-        GgufValueType.UInt16 => BinaryPrimitives.ReadUInt16LittleEndian(Bytes(2, key)),
-        GgufValueType.Int16 => BinaryPrimitives.ReadInt16LittleEndian(Bytes(2, key)),
-        GgufValueType.UInt32 => U32(key),
-        GgufValueType.Int32 => BinaryPrimitives.ReadInt32LittleEndian(Bytes(4, key)),
-        GgufValueType.Float32 => BinaryPrimitives.ReadSingleLittleEndian(Bytes(4, key)),
+        GgufValueType.UInt8 => Bytes(1)[0],
+        GgufValueType.Int8 => (sbyte)Bytes(1)[0],
+        GgufValueType.UInt16 => BinaryPrimitives.ReadUInt16LittleEndian(Bytes(2)),
+        GgufValueType.Int16 => BinaryPrimitives.ReadInt16LittleEndian(Bytes(2)),
+        GgufValueType.UInt32 => U32(),
+        GgufValueType.Int32 => BinaryPrimitives.ReadInt32LittleEndian(Bytes(4)),
+        GgufValueType.Float32 => BinaryPrimitives.ReadSingleLittleEndian(Bytes(4)),
         GgufValueType.Bool => Bool(key),
         GgufValueType.String => String(key),
-        GgufValueType.UInt64 => U64(key),
-        GgufValueType.Int64 => BinaryPrimitives.ReadInt64LittleEndian(Bytes(8, key)),
-        GgufValueType.Float64 => BinaryPrimitives.ReadDoubleLittleEndian(Bytes(8, key)),
+        GgufValueType.UInt64 => U64(),
+        GgufValueType.Int64 => BinaryPrimitives.ReadInt64LittleEndian(Bytes(8)),
+        GgufValueType.Float64 => BinaryPrimitives.ReadDoubleLittleEndian(Bytes(8)),
         _ => throw Fail(typeAt, $"metadata \"{key}\" has unknown value type {(uint)type}"),
     };
 
     private bool Bool(string key)
     {
         var at = _pos;
-        var b = Bytes(1, key)[0];
+        var b = Bytes(1)[0];
         return b switch
         {
             0 => false,
@@ -239,7 +247,7 @@ internal sealed class GgufHeaderReader
             throw Fail(at, $"metadata \"{key}\" nests arrays deeper than {MaxArrayDepth}");
         var elementType = ValueType(key);
         var countAt = _pos;
-        var count = Count($"array length of \"{key}\"");
+        var count = Count();
         long minElement = elementType switch
         {
             GgufValueType.String => LengthSize,
@@ -279,7 +287,7 @@ internal sealed class GgufHeaderReader
     private Array FixedArray(GgufValueType type, int n, string key)
     {
         var size = GgufValueTypes.FixedSize(type);
-        var bytes = Bytes(checked(n * size), key);
+        var bytes = Bytes(n * size);
         Array result = type switch
         {
             GgufValueType.UInt8 => bytes.ToArray(),
@@ -321,7 +329,7 @@ internal sealed class GgufHeaderReader
     private GgufValueType ValueType(string key)
     {
         var at = _pos;
-        var raw = U32($"value type of \"{key}\"");
+        var raw = U32();
         if (!GgufValueTypes.IsDefined(raw))
             throw Fail(at, $"metadata \"{key}\" has unknown value type {raw}");
         return (GgufValueType)raw;
@@ -330,24 +338,24 @@ internal sealed class GgufHeaderReader
     private string String(string what)
     {
         var at = _pos;
-        var length = Count($"{what} length");
+        var length = Count();
         if (length > (ulong)Remaining)
             throw Fail(at, $"{what} length {length} runs past the end of the file ({Remaining} bytes left)");
         if (length > int.MaxValue)
             throw Fail(at, $"{what} length {length} is too long");
-        return Encoding.UTF8.GetString(Bytes((int)length, what));
+        return Encoding.UTF8.GetString(Bytes((int)length));
     }
 
-    private ulong Count(string what) => _wideCounts ? U64(what) : U32(what);
+    private ulong Count() => _wideCounts ? U64() : U32();
 
-    private uint U32(string what) => BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4, what));
+    private uint U32() => BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4));
 
-    private ulong U64(string what) => BinaryPrimitives.ReadUInt64LittleEndian(Bytes(8, what));
+    private ulong U64() => BinaryPrimitives.ReadUInt64LittleEndian(Bytes(8));
 
-    private ReadOnlySpan<byte> Bytes(int n, string what = "header")
+    private ReadOnlySpan<byte> Bytes(int n)
     {
         if (n > Remaining)
-            throw Fail(_pos, $"truncated: {what} needs {n} bytes, {Remaining} left");
+            throw Fail(_pos, $"truncated: {_context} needs {n} more bytes, {Remaining} left");
         var span = _space.Read(_pos, n, ref _scratch);
         _pos += n;
         return span;
