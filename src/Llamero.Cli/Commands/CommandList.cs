@@ -14,9 +14,11 @@ internal static class CommandList
         yield return SplitCommand.Create();
         yield return MergeCommand.Create();
         yield return DownloadCommand.Create();
+        yield return BenchCommand.Create();
         yield return RunCommand.Create();
         yield return ChatCommand.Create();
         yield return PerplexityCommand.Create();
         yield return EvalCommand.Create();
+        yield return QuantizeCommand.Create();
     }
 }
