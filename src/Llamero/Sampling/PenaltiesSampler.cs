@@ -32,18 +32,35 @@ public sealed class PenaltiesSampler : ISampler
     {
         if (_lastN == 0 || (_repeat == 1f && _frequency == 0f && _presence == 0f))
             return;
-        foreach (ref var c in candidates.Items)
+        var items = candidates.Items;
+        foreach (var (token, count) in _counts)
         {
-            if (!_counts.TryGetValue(c.Id, out var count))
-                continue;
-            // Dividing a negative logit would make the token more likely: multiply it instead.
-            if (c.Logit <= 0)
-                c.Logit *= _repeat;
-            else
-                c.Logit /= _repeat;
-            c.Logit -= count * _frequency + (count > 0 ? 1f : 0f) * _presence;
+            // Fresh candidates sit at the index of their id (this sampler runs first); otherwise search.
+            var at = token < items.Length && items[token].Id == token ? token : IndexOf(items, token);
+            if (at >= 0)
+                Penalize(ref items[at], count);
         }
         candidates.Sorted = false;
+    }
+
+    private void Penalize(ref TokenCandidate c, int count)
+    {
+        // Dividing a negative logit would make the token more likely: multiply it instead.
+        if (c.Logit <= 0)
+            c.Logit *= _repeat;
+        else
+            c.Logit /= _repeat;
+        c.Logit -= count * _frequency + (count > 0 ? 1f : 0f) * _presence;
+    }
+
+    private static int IndexOf(Span<TokenCandidate> items, int token)
+    {
+        for (var i = 0; i < items.Length; i++)
+        {
+            if (items[i].Id == token)
+                return i;
+        }
+        return -1;
     }
 
     /// <inheritdoc/>

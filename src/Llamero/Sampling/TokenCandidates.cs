@@ -97,6 +97,40 @@ public sealed class TokenCandidates
         Count = k;
     }
 
+    /// <summary>
+    /// Top-p without sorting everything: probabilities come from a softmax over all candidates, then only the most
+    /// likely ones are selected and sorted, widening until their mass reaches <paramref name="p"/>. Keeps the same
+    /// prefix a full sort would. Returns false (changing nothing) when that prefix is not much smaller than the list.
+    /// </summary>
+    public bool TryKeepTopMass(float p, int minKeep)
+    {
+        var items = Items;
+        var max = float.NegativeInfinity;
+        foreach (var c in items)
+            max = Math.Max(max, c.Logit);
+        var sum = 0f;
+        foreach (var c in items)
+            sum += MathF.Exp(c.Logit - max);
+        for (var k = 256; k <= items.Length / 4; k *= 4)
+        {
+            SelectLargest(items, k);
+            items[..k].Sort(default(DescendingLogit));
+            var cumulative = 0f;
+            for (var i = 0; i < k; i++)
+            {
+                items[i].P = MathF.Exp(items[i].Logit - max) / sum;
+                cumulative += items[i].P;
+                if (cumulative >= p && i + 1 >= minKeep)
+                {
+                    Count = i + 1;
+                    Sorted = true;
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     // Quickselect (Hoare partition, median-of-three pivot): afterwards the first k items are the k largest logits.
     private static void SelectLargest(Span<TokenCandidate> items, int k)
     {

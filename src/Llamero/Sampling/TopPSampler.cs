@@ -4,6 +4,9 @@ namespace Llamero.Sampling;
 /// (at least <c>minKeep</c>). p &gt;= 1 disables it.</summary>
 public sealed class TopPSampler(float p, int minKeep = 0) : ISampler
 {
+    // Above this many unsorted candidates, sort only the most likely ones (top-k 0 with a full vocabulary).
+    private const int PartialThreshold = 1024;
+
     /// <inheritdoc/>
     public string Name => "top-p";
 
@@ -11,6 +14,8 @@ public sealed class TopPSampler(float p, int minKeep = 0) : ISampler
     public void Apply(TokenCandidates candidates)
     {
         if (p >= 1f)
+            return;
+        if (!candidates.Sorted && candidates.Count > PartialThreshold && candidates.TryKeepTopMass(p, minKeep))
             return;
         candidates.Softmax();
         var items = candidates.Items;

@@ -1,3 +1,4 @@
+using Llamero.Chat;
 using Llamero.Generation;
 using static Llamero.Tests.Generation.GeneratedStreams;
 using Llamero.Sampling;
@@ -75,6 +76,31 @@ public class StoriesGenerationTests
         await foreach (var _ in chat.SendAsync("Then she saw a dog.", options)) { }
         var added = llm.Tokenizer.Encode("</s>\nUSER: Then she saw a dog.\nASSISTANT:", addSpecial: false, parseSpecial: true).Length;
         Assert.InRange(chat.LastTimings!.PromptTokens, added, added + 1); // + the last answer token when -n cut it
+    }
+
+    [Fact]
+    public async Task One_shot_chat_renders_the_template_and_stops_at_its_end_of_turn()
+    {
+        using var llm = Llm.Load(TestPaths.Stories260K, new LlmOptions { ContextSize = 256, ChatTemplate = "vicuna-orca" });
+        var text = "";
+        await foreach (var piece in llm.ChatAsync([ChatMessage.System("You tell stories."), ChatMessage.User("Tell me a story.")], Greedy with { MaxTokens = 32 }))
+            text += piece;
+        Assert.False(string.IsNullOrWhiteSpace(text));
+        Assert.DoesNotContain("USER:", text);
+        var prompt = llm.ChatTemplate.Render([ChatMessage.System("You tell stories."), ChatMessage.User("Tell me a story.")], true);
+        Assert.Equal(llm.Tokenizer.Encode(prompt, addSpecial: true, parseSpecial: true).Length, llm.LastTimings!.PromptTokens);
+    }
+
+    [Fact]
+    public async Task One_generation_at_a_time_per_llm()
+    {
+        using var llm = Llm.Load(TestPaths.Stories260K, new LlmOptions { ContextSize = 64 });
+        await using var first = llm.GenerateAsync("Once", Greedy with { MaxTokens = 8 }).GetAsyncEnumerator();
+        Assert.True(await first.MoveNextAsync());
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => llm.CompleteAsync("Once"));
+        Assert.Contains("one generation at a time", error.Message);
+        while (await first.MoveNextAsync()) { }
+        Assert.NotEmpty(await llm.CompleteAsync("Once", Greedy with { MaxTokens = 4 }));
     }
 
     [Fact]

@@ -11,25 +11,27 @@ public class SamplerOracleTests
 {
     private const int Vocab = 512;
 
-    private static float[] Logits(Random random)
+    private static float[] Logits(Random random, int vocab)
     {
-        // A peaked, model-like distribution: a few strong tokens over a noisy floor.
-        var logits = new float[Vocab];
-        for (var i = 0; i < Vocab; i++)
+        // A peaked, model-like distribution: a few strong tokens over a noisy floor. With a large vocabulary the
+        // floor holds tied logits, whose order no two sorts agree on, so the peaks rise higher there and the
+        // tokens top-p keeps are all distinct.
+        var logits = new float[vocab];
+        for (var i = 0; i < vocab; i++)
             logits[i] = (float)(random.NextDouble() * 6 - 3);
         for (var i = 0; i < 8; i++)
-            logits[random.Next(Vocab)] += (float)(random.NextDouble() * 6);
+            logits[random.Next(vocab)] += (float)(random.NextDouble() * 6 + (vocab > Vocab ? 12 : 0));
         return logits;
     }
 
-    private static void AssertSameTokens(SamplingOptions options, Func<NativeSamplerChain, NativeSamplerChain> build, int steps = 300)
+    private static void AssertSameTokens(SamplingOptions options, Func<NativeSamplerChain, NativeSamplerChain> build, int steps = 300, int vocab = Vocab)
     {
-        var ours = SamplerChain.Create(options, Vocab, 4096);
+        var ours = SamplerChain.Create(options, vocab, 4096);
         using var native = build(new NativeSamplerChain());
         var random = new Random(11);
         for (var step = 0; step < steps; step++)
         {
-            var logits = Logits(random);
+            var logits = Logits(random, vocab);
             var expected = native.Sample(logits);
             var actual = ours.Sample(logits);
             Assert.True(expected == actual, $"step {step}: llama.cpp picked {expected}, Llamero {actual}");
@@ -52,6 +54,14 @@ public class SamplerOracleTests
             RepeatPenalty = repeat, RepeatLastN = 64, FrequencyPenalty = 0.1f, PresencePenalty = 0.2f, Seed = seed,
         };
         AssertSameTokens(options, n => n.Penalties(64, repeat, 0.1f, 0.2f).TopK(topK).Typical(typical).TopP(topP).MinP(minP).Temperature(temp).Dist(seed));
+    }
+
+    [Fact]
+    public void Top_p_over_a_large_unsorted_vocabulary_matches()
+    {
+        // top-k off with 32,000 candidates: top-p sorts only the most likely ones.
+        var options = new SamplingOptions { Seed = 3, TopK = 0, TopP = 0.9f, MinP = 0, Temperature = 1f };
+        AssertSameTokens(options, n => n.Penalties(64, 1f, 0f, 0f).TopK(0).Typical(1f).TopP(0.9f).MinP(0f).Temperature(1f).Dist(3), steps: 100, vocab: 32000);
     }
 
     [Fact]
