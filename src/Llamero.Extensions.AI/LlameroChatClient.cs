@@ -40,6 +40,22 @@ public sealed class LlameroChatClient : IChatClient
         _metadata = new ChatClientMetadata("llamero", defaultModelId: modelId);
     }
 
+    /// <summary>
+    /// A client over a loaded model: sessions of <paramref name="contextSize"/> tokens (0 = the model's trained
+    /// length), the template named <paramref name="chatTemplate"/> or the file's own (else plain completion).
+    /// The model stays the caller's: dispose it after the client.
+    /// </summary>
+    public static LlameroChatClient Create(LlamaModel model, int contextSize = 0, string? chatTemplate = null, int maxConcurrency = 1)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var tokenizer = Tokenizer.FromGguf(model.File);
+        var fromFile = LlameroChat.ChatTemplates.Detect(model.File.GetOrDefault<string?>("tokenizer.chat_template", null));
+        var template = CompletionTemplate.Resolve(chatTemplate, fromFile);
+        var size = contextSize > 0 ? contextSize : model.Config.ContextLength;
+        return new LlameroChatClient(() => model.CreateSession(size), tokenizer, template,
+            Path.GetFileNameWithoutExtension(model.File.Path), maxConcurrency);
+    }
+
     /// <inheritdoc />
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         CancellationToken cancellationToken = default)
