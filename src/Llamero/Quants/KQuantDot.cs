@@ -21,6 +21,9 @@ internal interface IKQuantKernels
 
     /// <summary>AVX2 + FMA kernel.</summary>
     static abstract float DotAvx2(ref byte x, ref byte y, int blocks);
+
+    /// <summary>AVX-512BW kernel (formats without one forward to their AVX2 kernel).</summary>
+    static abstract float DotAvx512(ref byte x, ref byte y, int blocks);
 }
 
 /// <summary>Argument checks and path dispatch shared by the K-quant dot products.</summary>
@@ -36,6 +39,7 @@ internal static class KQuantDot
         var blocks = n / KQuantHelpers.BlockSize;
         return KQuantHelpers.Kernel(level) switch
         {
+            KernelKind.Avx512 => T.DotAvx512(ref x, ref y, blocks),
             KernelKind.Avx2 => T.DotAvx2(ref x, ref y, blocks),
             KernelKind.Vector256 => T.DotPortable(true, ref x, ref y, blocks),
             KernelKind.Vector128 => T.DotPortable(false, ref x, ref y, blocks),

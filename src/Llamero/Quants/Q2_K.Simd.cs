@@ -7,7 +7,9 @@ namespace Llamero.Quants;
 // Fast Q2_K·Q8_K paths. Integer sums are exact; only the float scaling order differs from the reference.
 public sealed partial class Q2_K
 {
-    static float IKQuantKernels.DotAvx2(ref byte x, ref byte y, int blocks)
+    static float IKQuantKernels.DotAvx2(ref byte x, ref byte y, int blocks) => DotAvx2Kernel(ref x, ref y, blocks);
+
+    private static float DotAvx2Kernel(ref byte x, ref byte y, int blocks)
     {
         var acc = Vector256<float>.Zero;
         var accMin = Vector256<float>.Zero;
@@ -39,6 +41,9 @@ public sealed partial class Q2_K
              + KQuantAvx2.ScaledGroupPair(KQuantAvx2.TwoBits(bits, 4), ref q8, scales8, 4 * h + 2)
              + KQuantAvx2.ScaledGroupPair(KQuantAvx2.TwoBits(bits, 6), ref q8, scales8, 4 * h + 3);
     }
+
+    /// <summary>No 512-bit kernel yet: AVX-512 machines run the AVX2 one.</summary>
+    static float IKQuantKernels.DotAvx512(ref byte x, ref byte y, int blocks) => DotAvx2Kernel(ref x, ref y, blocks);
 
     static float IKQuantKernels.DotPortable(bool wide, ref byte x, ref byte y, int blocks)
     {

@@ -17,7 +17,9 @@ public sealed partial class Q3_K
         return Vector128.Create(a0, a1, a2, a3).AsSByte() - Vector128.Create((sbyte)32);
     }
 
-    static float IKQuantKernels.DotAvx2(ref byte x, ref byte y, int blocks)
+    static float IKQuantKernels.DotAvx2(ref byte x, ref byte y, int blocks) => DotAvx2Kernel(ref x, ref y, blocks);
+
+    private static float DotAvx2Kernel(ref byte x, ref byte y, int blocks)
     {
         var acc = Vector256<float>.Zero;
         for (nint i = 0; i < blocks; i++)
@@ -55,6 +57,9 @@ public sealed partial class Q3_K
         return KQuantAvx2.ScaledGroupPair(q0, ref q8, scales8, 4 * h) + KQuantAvx2.ScaledGroupPair(q1, ref q8, scales8, 4 * h + 1)
              + KQuantAvx2.ScaledGroupPair(q2, ref q8, scales8, 4 * h + 2) + KQuantAvx2.ScaledGroupPair(q3, ref q8, scales8, 4 * h + 3);
     }
+
+    /// <summary>No 512-bit kernel yet: AVX-512 machines run the AVX2 one.</summary>
+    static float IKQuantKernels.DotAvx512(ref byte x, ref byte y, int blocks) => DotAvx2Kernel(ref x, ref y, blocks);
 
     static float IKQuantKernels.DotPortable(bool wide, ref byte x, ref byte y, int blocks)
     {

@@ -8,7 +8,9 @@ namespace Llamero.Quants;
 // only the float scaling order differs from the reference.
 public sealed partial class Q5_K
 {
-    static float IKQuantKernels.DotAvx2(ref byte x, ref byte y, int blocks)
+    static float IKQuantKernels.DotAvx2(ref byte x, ref byte y, int blocks) => DotAvx2Kernel(ref x, ref y, blocks);
+
+    private static float DotAvx2Kernel(ref byte x, ref byte y, int blocks)
     {
         var acc = Vector256<float>.Zero;
         var accMin = Vector128<float>.Zero;
@@ -42,6 +44,9 @@ public sealed partial class Q5_K
         }
         return Vector256.Sum(acc) + Vector128.Sum(accMin);
     }
+
+    /// <summary>No 512-bit kernel yet: AVX-512 machines run the AVX2 one.</summary>
+    static float IKQuantKernels.DotAvx512(ref byte x, ref byte y, int blocks) => DotAvx2Kernel(ref x, ref y, blocks);
 
     static float IKQuantKernels.DotPortable(bool wide, ref byte x, ref byte y, int blocks)
     {

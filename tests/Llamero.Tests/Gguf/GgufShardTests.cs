@@ -108,6 +108,20 @@ public class GgufShardTests
     }
 
     [Fact]
+    public void A_shard_number_outside_the_set_is_rejected()
+    {
+        var path = Prefix + "-00001-of-00003.gguf";
+        using (var writer = new GgufWriter(path))
+        {
+            writer.AddMetadata(GgufKeyValue.Of(GgufKeys.Split.No, (ushort)5));
+            writer.AddMetadata(GgufKeyValue.Of(GgufKeys.Split.Count, (ushort)3));
+            writer.Commit();
+        }
+        var ex = Assert.Throws<GgufFormatException>(() => GgufFile.Open(path));
+        Assert.Contains("split.no = 5 is outside the 3 shards", ex.Message);
+    }
+
+    [Fact]
     public void Split_needs_exactly_one_limit_and_a_valid_size()
     {
         var (exit, _, error) = CliRunner.Run("split", TestPaths.Stories260K, Prefix);
