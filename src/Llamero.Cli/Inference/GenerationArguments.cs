@@ -100,6 +100,18 @@ internal sealed class GenerationArguments
     public Func<string, string> Unescape(ParseResult result) =>
         result.GetValue(NoEscape) ? static s => s : PromptEscapes.Process;
 
+    // llama.cpp spells an infinite bias "inf" ("-inf" bans a token).
+    private static bool TryParseBias(string text, out float bias)
+    {
+        var magnitude = text[1..];
+        if (magnitude.Equals("inf", StringComparison.OrdinalIgnoreCase) || magnitude.Equals("infinity", StringComparison.OrdinalIgnoreCase))
+        {
+            bias = text[0] == '-' ? float.NegativeInfinity : float.PositiveInfinity;
+            return true;
+        }
+        return float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out bias);
+    }
+
     private static Dictionary<int, float>? ParseLogitBias(string[] values)
     {
         if (values.Length == 0)
@@ -110,7 +122,7 @@ internal sealed class GenerationArguments
             var sign = value.IndexOfAny(['+', '-'], 1);
             if (sign < 0
                 || !int.TryParse(value.AsSpan(0, sign), NumberStyles.None, CultureInfo.InvariantCulture, out var token)
-                || !float.TryParse(value.AsSpan(sign), NumberStyles.Float, CultureInfo.InvariantCulture, out var bias))
+                || !TryParseBias(value[sign..], out var bias))
             {
                 throw new ArgumentException($"--logit-bias expects TOKEN_ID+BIAS or TOKEN_ID-BIAS (e.g. 15043+1 or 2-inf), got '{value}'");
             }
