@@ -4,9 +4,11 @@ using Llamero.Tests.Support;
 
 namespace Llamero.Tests.Gguf;
 
-public class GgufShardTests
+public sealed class GgufShardTests : IDisposable
 {
     private readonly string _dir = TestPaths.NewTempDir("llamero-shards");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private string Prefix => Path.Combine(_dir, "stories");
 
