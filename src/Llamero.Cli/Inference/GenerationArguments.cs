@@ -29,7 +29,7 @@ internal sealed class GenerationArguments
     public Option<float> MirostatTau { get; } = new("--mirostat-ent") { Description = "Mirostat target entropy tau (default 5).", DefaultValueFactory = _ => 5f };
     public Option<string[]> LogitBias { get; } = new("--logit-bias", "-l") { Description = "Token bias as ID+BIAS or ID-BIAS (e.g. 15043+1); repeatable.", AllowMultipleArgumentsPerToken = false };
     public Option<long> Seed { get; } = new("--seed", "-s") { Description = "Random seed; -1 (default) picks one and prints it.", DefaultValueFactory = _ => -1 };
-    public Option<int> Threads { get; } = new("--threads", "-t") { Description = "Accepted for llama.cpp compatibility; Llamero uses every core for now." };
+    public Option<int> Threads { get; } = new("--threads", "-t") { Description = "Threads for the matrix kernels (default: every core)." };
     public Option<int> GpuLayers { get; } = new("-ngl", "--n-gpu-layers", "--gpu-layers") { Description = "Accepted for llama.cpp compatibility: every layer runs on the CPU." };
     public Option<bool> Color { get; } = new("--color") { Description = "Colour the prompt and the user's input." };
     public Option<string?> System { get; } = new("--system", "-sys", "--system-prompt") { Description = "System message (chat template applied)." };
