@@ -11,7 +11,7 @@ namespace Llamero.Benchmarks.SideBySide;
 /// own), engines alternating round by round. Prints a markdown table with the ratio Llamero/llama.cpp and, for
 /// generation, the share of the machine's measured read bandwidth the engine reaches.
 /// Options: --shapes tinyllama-1.1b,llama2-7b,synthia70b-2layers  --mixes Q4_K_M,Q8_0,...  --threads 1,2
-/// --pp 128,512  --tg 128  --reps 3  --rounds 2  --models-dir DIR  --vocab FILE  --out FILE.md
+/// --pp 128,512  --tg 128  --reps 3  --rounds 2  --models-dir DIR  --vocab FILE  --out FILE.md  --prepare-only (write the models, measure nothing)
 /// </summary>
 internal static class SideBySideRunner
 {
@@ -29,6 +29,8 @@ internal static class SideBySideRunner
             var shape = ModelShape.Get(shapeName);
             var file = SyntheticModelFiles.Get(shape, mix, o.ModelsDir, o.Vocab);
             var bytes = new FileInfo(file).Length;
+            if (o.PrepareOnly)
+                continue;
             foreach (var threads in o.Threads)
             {
                 if (!bandwidth.TryGetValue(threads, out var gbs))
@@ -116,7 +118,7 @@ internal static class SideBySideRunner
     private static string Pct(double v) => (v * 100).ToString("F0", CultureInfo.InvariantCulture) + "%";
     private static string Gb(long bytes) => (bytes / 1e9).ToString("F2", CultureInfo.InvariantCulture);
 
-    private sealed record Options(string[] Shapes, string[] Mixes, int[] Threads, int[] Prompt, int[] Generate, int Repetitions, int Rounds, string ModelsDir, string Vocab, string? Out)
+    private sealed record Options(string[] Shapes, string[] Mixes, int[] Threads, int[] Prompt, int[] Generate, int Repetitions, int Rounds, string ModelsDir, string Vocab, string? Out, bool PrepareOnly)
     {
         public static Options Parse(string[] args)
         {
@@ -137,7 +139,8 @@ internal static class SideBySideRunner
                 int.Parse(Get("--rounds", "2"), CultureInfo.InvariantCulture),
                 Get("--models-dir", Path.Combine(Path.GetTempPath(), "llamero-bench-models")),
                 Get("--vocab", Path.Combine(repo, "..", "shared", "models", "llama-cpp-vocab", "ggml-vocab-llama-spm.gguf")),
-                args.Contains("--out") ? Get("--out", "") : null);
+                args.Contains("--out") ? Get("--out", "") : null,
+                args.Contains("--prepare-only"));
         }
 
         private static string FindRepoRoot()

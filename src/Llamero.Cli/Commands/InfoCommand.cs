@@ -39,7 +39,8 @@ internal static class InfoCommand
         if (gguf.Files.Count > 1)
             o.WriteLine($"files:     {gguf.Files.Count} ({string.Join(", ", gguf.Files.Select(Path.GetFileName))})");
         o.WriteLine($"size:      {Bytes(gguf.TotalFileSize)} ({gguf.TotalFileSize.ToString("N0", inv)} bytes)");
-        o.WriteLine($"format:    GGUF v{gguf.Version}, alignment {gguf.Alignment}, data at byte {gguf.DataOffset()}"
+        var data = gguf.Tensors.Count == 0 ? "no tensors" : $"data at byte {gguf.DataOffset()}";
+        o.WriteLine($"format:    GGUF v{gguf.Version}, alignment {gguf.Alignment}, {data}"
                     + (gguf.ShardCount > 1 ? $", {gguf.ShardCount} gguf-split shards" : ""));
         o.WriteLine();
         o.WriteLine($"metadata ({gguf.Metadata.Count} keys):");

@@ -53,14 +53,9 @@ internal static class ServeCommand
                 await server.Loaded;
                 output.WriteLine($"model {server.ModelId} ready: {options.Parallel} slots x {server.ContextSize} tokens, queue {options.QueueCapacity}" +
                                  (options.ApiKey is null ? "" : ", API key required"));
-                try
-                {
-                    await Task.Delay(Timeout.Infinite, cancellation);
-                }
-                catch (OperationCanceledException)
-                {
-                    output.WriteLine("llamero serve: stopping");
-                }
+                // Ends on Ctrl+C / SIGTERM (the host's own handler or the command's cancellation, whichever sees it).
+                await server.WaitForShutdownAsync(cancellation);
+                output.WriteLine("llamero serve: stopping");
                 return 0;
             }
             catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or NotSupportedException

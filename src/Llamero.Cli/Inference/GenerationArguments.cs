@@ -29,7 +29,7 @@ internal sealed class GenerationArguments
     public Option<float> MirostatTau { get; } = new("--mirostat-ent") { Description = "Mirostat target entropy tau (default 5).", DefaultValueFactory = _ => 5f };
     public Option<string[]> LogitBias { get; } = new("--logit-bias", "-l") { Description = "Token bias as ID+BIAS or ID-BIAS (e.g. 15043+1); repeatable.", AllowMultipleArgumentsPerToken = false };
     public Option<long> Seed { get; } = new("--seed", "-s") { Description = "Random seed; -1 (default) picks one and prints it.", DefaultValueFactory = _ => -1 };
-    public Option<int> Threads { get; } = new("--threads", "-t") { Description = "Accepted for llama.cpp compatibility; Llamero uses every core for now." };
+    public Option<int> Threads { get; } = new("--threads", "-t") { Description = "Threads for the matrix kernels (default: every core)." };
     public Option<int> GpuLayers { get; } = new("-ngl", "--n-gpu-layers", "--gpu-layers") { Description = "Accepted for llama.cpp compatibility: every layer runs on the CPU." };
     public Option<bool> Color { get; } = new("--color") { Description = "Colour the prompt and the user's input." };
     public Option<string?> System { get; } = new("--system", "-sys", "--system-prompt") { Description = "System message (chat template applied)." };
@@ -100,6 +100,18 @@ internal sealed class GenerationArguments
     public Func<string, string> Unescape(ParseResult result) =>
         result.GetValue(NoEscape) ? static s => s : PromptEscapes.Process;
 
+    // llama.cpp spells an infinite bias "inf" ("-inf" bans a token).
+    private static bool TryParseBias(string text, out float bias)
+    {
+        var magnitude = text[1..];
+        if (magnitude.Equals("inf", StringComparison.OrdinalIgnoreCase) || magnitude.Equals("infinity", StringComparison.OrdinalIgnoreCase))
+        {
+            bias = text[0] == '-' ? float.NegativeInfinity : float.PositiveInfinity;
+            return true;
+        }
+        return float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out bias);
+    }
+
     private static Dictionary<int, float>? ParseLogitBias(string[] values)
     {
         if (values.Length == 0)
@@ -110,7 +122,7 @@ internal sealed class GenerationArguments
             var sign = value.IndexOfAny(['+', '-'], 1);
             if (sign < 0
                 || !int.TryParse(value.AsSpan(0, sign), NumberStyles.None, CultureInfo.InvariantCulture, out var token)
-                || !float.TryParse(value.AsSpan(sign), NumberStyles.Float, CultureInfo.InvariantCulture, out var bias))
+                || !TryParseBias(value[sign..], out var bias))
             {
                 throw new ArgumentException($"--logit-bias expects TOKEN_ID+BIAS or TOKEN_ID-BIAS (e.g. 15043+1 or 2-inf), got '{value}'");
             }

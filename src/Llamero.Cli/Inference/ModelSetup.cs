@@ -14,6 +14,8 @@ internal static class ModelSetup
             error.WriteLine($"note: -ngl {result.GetValue(args.GpuLayers)}: Llamero has no GPU backend yet, every layer stays on the CPU");
         if (result.GetValue(args.Threads) is var threads && threads < 0)
             throw new ArgumentException($"threads must be positive, got {threads}");
+        else if (threads > 0)
+            Llamero.Kernels.MatMul.Threads = threads;
         var llm = Llm.Load(path, new LlmOptions
         {
             ContextSize = result.GetValue(args.Context),

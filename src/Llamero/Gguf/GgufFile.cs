@@ -89,6 +89,8 @@ public sealed class GgufFile : IDisposable
             throw new GgufFormatException(given.DisplayPath, 0, $"{GgufKeys.Split.Count} = {count} but the file name says {countInName} shards");
         var sources = new GgufFileSource[count];
         var givenNo = ShardNumberOf(given);
+        if (givenNo < 0 || givenNo >= count)
+            throw new GgufFormatException(given.DisplayPath, 0, $"{GgufKeys.Split.No} = {givenNo} is outside the {count} shards");
         try
         {
             for (var i = 0; i < count; i++)

@@ -20,6 +20,7 @@ internal sealed class WorkerPool : IDisposable
     private readonly object _gate = new();
     private IParallelWork? _work;
     private Exception? _failure;
+    private int _participants;
     private int _pending;
     private volatile bool _disposed;
 
@@ -75,8 +76,6 @@ internal sealed class WorkerPool : IDisposable
                 throw new AggregateException("A matrix worker failed.", failure);
         }
     }
-
-    private int _participants;
 
     private void Loop(int index)
     {

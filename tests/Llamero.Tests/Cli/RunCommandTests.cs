@@ -55,6 +55,22 @@ public class RunCommandTests
     }
 
     [Fact]
+    public void Logit_bias_can_ban_a_token()
+    {
+        // Greedy stories260K writes "Once upon a time," next: banning the comma changes the continuation.
+        var plain = CliRunner.Run("run", "-m", Model, "-p", "Once upon a time", "-n", "1", "--temp", "0");
+        using var file = global::Llamero.Gguf.GgufFile.Open(Model);
+        var comma = global::Llamero.Tokenization.Tokenizer.FromGguf(file).Encode(",", addSpecial: false)[^1];
+        var banned = CliRunner.Run("run", "-m", Model, "-p", "Once upon a time", "-n", "1", "--temp", "0", "-l", $"{comma}-inf", "-l", "5+0.5");
+        Assert.Equal(0, banned.Exit);
+        Assert.StartsWith("Once upon a time,", plain.Output);
+        Assert.DoesNotContain(",", banned.Output);
+        var bad = CliRunner.Run("run", "-m", Model, "-p", "x", "-l", "13x");
+        Assert.Equal(1, bad.Exit);
+        Assert.Contains("--logit-bias expects", bad.Error);
+    }
+
+    [Fact]
     public void Prompt_from_a_file()
     {
         var file = Path.Combine(TestPaths.NewTempDir(), "prompt.txt");

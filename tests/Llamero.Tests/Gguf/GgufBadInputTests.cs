@@ -3,9 +3,11 @@ using Llamero.Tests.Support;
 
 namespace Llamero.Tests.Gguf;
 
-public class GgufBadInputTests
+public sealed class GgufBadInputTests : IDisposable
 {
     private readonly string _dir = TestPaths.NewTempDir("llamero-gguf-bad");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private GgufFormatException Rejects(byte[] bytes)
     {

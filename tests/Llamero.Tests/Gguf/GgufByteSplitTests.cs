@@ -3,9 +3,11 @@ using Llamero.Tests.Support;
 
 namespace Llamero.Tests.Gguf;
 
-public class GgufByteSplitTests
+public sealed class GgufByteSplitTests : IDisposable
 {
     private readonly string _dir = TestPaths.NewTempDir("llamero-bytesplit");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>Cuts stories260K into parts of <paramref name="partBytes"/>; returns the joined name.</summary>
     private string CutStories(long partBytes)

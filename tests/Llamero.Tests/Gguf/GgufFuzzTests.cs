@@ -59,6 +59,7 @@ public class GgufFuzzTests(ITestOutputHelper log)
             worstAllocation = Math.Max(worstAllocation, allocated);
             Assert.True(allocated < allocationLimit, $"iteration {i} allocated {allocated} bytes for a {bytes.Length}-byte file");
         }
+        Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
         log.WriteLine($"{relative}: {loaded} loaded, {rejected} rejected, worst allocation {worstAllocation} bytes");
         Assert.True(rejected > IterationsPerFile / 10, "the mutations should break most files");
     }

@@ -6,11 +6,15 @@ using Xunit.Abstractions;
 namespace Llamero.Tests.Gguf;
 
 /// <summary>Sparse files (no disk space used) stand in for a 40 GB model: opening maps, it does not read.</summary>
-public class GgufLargeFileTests(ITestOutputHelper log)
+public sealed class GgufLargeFileTests(ITestOutputHelper log) : IDisposable
 {
-    private static string SparseFile(RawGguf header, long totalLength)
+    private readonly string _dir = TestPaths.NewTempDir("llamero-sparse");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string SparseFile(RawGguf header, long totalLength)
     {
-        var path = Path.Combine(TestPaths.NewTempDir("llamero-sparse"), "big.gguf");
+        var path = Path.Combine(_dir, "big.gguf");
         using var stream = new FileStream(path, FileMode.CreateNew);
         stream.Write(header.ToArray());
         stream.SetLength(totalLength);

@@ -4,9 +4,11 @@ using Llamero.Tests.Support;
 
 namespace Llamero.Tests.Gguf;
 
-public class GgufShardTests
+public sealed class GgufShardTests : IDisposable
 {
     private readonly string _dir = TestPaths.NewTempDir("llamero-shards");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private string Prefix => Path.Combine(_dir, "stories");
 
@@ -105,6 +107,20 @@ public class GgufShardTests
         var ex = Assert.Throws<GgufFormatException>(() => GgufFile.Open(shards[0]));
         Assert.Equal(extra, ex.FilePath);
         Assert.Contains("extra gguf-split shard", ex.Message);
+    }
+
+    [Fact]
+    public void A_shard_number_outside_the_set_is_rejected()
+    {
+        var path = Prefix + "-00001-of-00003.gguf";
+        using (var writer = new GgufWriter(path))
+        {
+            writer.AddMetadata(GgufKeyValue.Of(GgufKeys.Split.No, (ushort)5));
+            writer.AddMetadata(GgufKeyValue.Of(GgufKeys.Split.Count, (ushort)3));
+            writer.Commit();
+        }
+        var ex = Assert.Throws<GgufFormatException>(() => GgufFile.Open(path));
+        Assert.Contains("split.no = 5 is outside the 3 shards", ex.Message);
     }
 
     [Fact]

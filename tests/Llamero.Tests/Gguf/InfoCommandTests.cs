@@ -31,6 +31,16 @@ public class InfoCommandTests
     }
 
     [Fact]
+    public void Info_on_the_vocab_only_file_says_it_has_no_tensors()
+    {
+        var (exit, output, _) = CliRunner.Run("info", TestPaths.Shared("llama-cpp-vocab", "ggml-vocab-llama-spm.gguf"));
+        Assert.Equal(0, exit);
+        Assert.Contains("GGUF v3, alignment 32, no tensors", output);
+        Assert.Contains("tokenizer.ggml.tokens", output);
+        Assert.DoesNotContain("tensors (", output);
+    }
+
+    [Fact]
     public void Info_on_a_bad_file_prints_one_line_and_fails()
     {
         var dir = TestPaths.NewTempDir();
