@@ -84,6 +84,24 @@ public sealed class DownloadCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_byte_split_model_downloads_as_parts_that_open_as_one_model()
+    {
+        var model = File.ReadAllBytes(TestPaths.Stories260K);
+        var half = model.Length / 2;
+        _hub.AddRepo("acme/Split-GGUF");
+        _hub.AddFile("acme/Split-GGUF", "stories.gguf-split-a", model[..half]);
+        _hub.AddFile("acme/Split-GGUF", "stories.gguf-split-b", model[half..]);
+
+        var path = ModelLocator.Resolve("hf:acme/Split-GGUF/stories.gguf", new HubDownloaderTests.SyncProgress([]));
+        Assert.EndsWith("stories.gguf-split-a", path);
+        Assert.True(File.Exists(path[..^1] + "b"));
+        using var gguf = Llamero.Gguf.GgufFile.Open(path);
+        using var whole = Llamero.Gguf.GgufFile.Open(TestPaths.Stories260K);
+        Assert.Equal(whole.Tensors.Select(t => t.Name), gguf.Tensors.Select(t => t.Name));
+        Assert.True(gguf.GetTensorData(gguf.GetTensor("output.weight")).SequenceEqual(whole.GetTensorData(whole.GetTensor("output.weight"))));
+    }
+
+    [Fact]
     public async Task An_hf_spec_with_an_ambiguous_tag_lists_the_choices()
     {
         var error = await Assert.ThrowsAsync<HubException>(() => HubCache.ResolveAsync("hf:" + Repo + ":gguf"));
