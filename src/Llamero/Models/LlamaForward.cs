@@ -5,7 +5,6 @@ namespace Llamero.Models;
 /// <summary>The Llama forward pass, top to bottom, over a batch of B tokens at positions Position..Position+B−1.</summary>
 public sealed partial class LlamaSession
 {
-    private readonly Action<int> _attendHead;
     private int _attnLayer, _attnBatch, _attnStart;
 
     private void Forward(ReadOnlySpan<int> tokens, OutputRows outputRows, Span<float> logits)
@@ -48,9 +47,9 @@ public sealed partial class LlamaSession
                 _rope.Rotate(q.Slice(b * qLen, qLen), c.HeadCount, c.HeadSize, cosSin);
                 _rope.Rotate(k.Slice(b * kvLen, kvLen), c.KvHeadCount, c.HeadSize, cosSin);
             }
-            // Causal grouped-query attention over the cache, one query head per work item (AttendHead below).
+            // Causal grouped-query attention over the cache, query heads shared out to the worker pool (AttendHead below).
             (_attnLayer, _attnBatch, _attnStart) = (l, batch, start);
-            Parallel.For(0, c.HeadCount, _attendHead);
+            MatMul.Pool.Run(_attentionJob, Math.Min(c.HeadCount, MatMul.Threads));
             // Output projection and residual.
             MatMul.Multiply(layer.Output, att, xb, batch);
             VectorOps.Add(xb, x, SimdPath.Current);
@@ -77,6 +76,16 @@ public sealed partial class LlamaSession
                 RmsNorm.Apply(x.Slice((batch - 1) * dim, dim), w.OutputNorm, xb, 1, c.RmsEpsilon);
                 MatMul.Multiply(w.Output, xb[..dim], logits, 1);
                 break;
+        }
+    }
+
+    // Each pool participant takes every workers-th query head.
+    private sealed class AttentionJob(LlamaSession session) : IParallelWork
+    {
+        public void Execute(int worker, int workers)
+        {
+            for (var h = worker; h < session._config.HeadCount; h += workers)
+                session.AttendHead(h);
         }
     }
 

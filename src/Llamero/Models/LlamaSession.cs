@@ -27,6 +27,7 @@ public sealed partial class LlamaSession : IModelSession
     private readonly float[] _cosSin;  // (B, ropeDims) rotation of each position
     private readonly float[] _scores;  // (heads, context) attention weights, one row per query head
     private readonly float[] _logits;  // (vocab) logits of the last token
+    private readonly AttentionJob _attentionJob;
 
     internal LlamaSession(LlamaModel model, int contextSize)
     {
@@ -47,7 +48,7 @@ public sealed partial class LlamaSession : IModelSession
         _cosSin = new float[b * _rope.Dimensions];
         _scores = new float[_config.HeadCount * contextSize];
         _logits = new float[_config.VocabSize];
-        _attendHead = AttendHead;
+        _attentionJob = new AttentionJob(this);
     }
 
     /// <inheritdoc/>

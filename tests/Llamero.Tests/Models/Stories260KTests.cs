@@ -89,6 +89,20 @@ public class Stories260KTests
     }
 
     [Fact]
+    public void Evaluating_a_token_allocates_nothing()
+    {
+        using var model = LlamaModel.Load(TestPaths.Stories260K);
+        using var session = model.CreateSession(128);
+        var token = new[] { 1 };
+        for (var i = 0; i < 8; i++)
+            session.Evaluate(token); // warm up: JIT, pools, buffers
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 16; i++)
+            session.Evaluate(token);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void A_prompt_longer_than_the_context_names_the_counts()
     {
         using var model = LlamaModel.Load(TestPaths.Stories260K);
