@@ -8,7 +8,15 @@ namespace Llamero.Quants;
 // d·Σ per block instead of eight lane accumulators), so results agree to a few float ulps of the magnitude.
 public sealed partial class Q4_K
 {
-    static float IKQuantKernels.DotAvx2(ref byte x, ref byte y, int blocks)
+    /// <summary>
+    /// AVX-512 machines run the AVX2 kernel: a 512-bit version (nibbles broadcast to both halves, one chunk per
+    /// instruction) measured 23% slower than this one on a Xeon with AVX-512BW (10.0 vs 13.0 GB/s in cache).
+    /// </summary>
+    static float IKQuantKernels.DotAvx512(ref byte x, ref byte y, int blocks) => DotAvx2Kernel(ref x, ref y, blocks);
+
+    static float IKQuantKernels.DotAvx2(ref byte x, ref byte y, int blocks) => DotAvx2Kernel(ref x, ref y, blocks);
+
+    private static float DotAvx2Kernel(ref byte x, ref byte y, int blocks)
     {
         var acc = Vector256<float>.Zero;
         var accMin = Vector128<float>.Zero;
