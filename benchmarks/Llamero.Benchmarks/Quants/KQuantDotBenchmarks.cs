@@ -59,7 +59,7 @@ public unsafe class KQuantDotBenchmarks
         for (var i = 0; i < Cols; i++)
             x[i] = (float)(rng.NextDouble() * 2 - 1);
         Q8_K.Quantize(x, new Span<byte>(_activations, Cols / 256 * Q8_K.BlockBytes));
-        _ggml = GgmlDotNative.VecDot(Type);
+        _ggml = GgmlRowNative.VecDot(type, GgmlType.Q8_K);
     }
 
     [GlobalCleanup]

@@ -43,7 +43,7 @@ internal static class ServeCommand
                 };
                 if (!System.Net.IPAddress.TryParse(options.Host, out _) && options.Host != "localhost")
                     throw new ArgumentException($"--host must be an IP address or localhost; got '{options.Host}'");
-                var path = ResolveModel(parseResult.GetValue(model));
+                var path = Inference.DefaultModel.Resolve(parseResult.GetValue(model));
                 var templateName = parseResult.GetValue(template);
                 Generation.CompletionTemplate.Resolve(templateName, null); // unknown names fail now, listing the valid ones
 
@@ -66,24 +66,6 @@ internal static class ServeCommand
             }
         });
         return command;
-    }
-
-    // Same rule as `run` (its shared DefaultModel helper is not in main yet): the given path or hf: spec, else
-    // models/stories260K.gguf beside the tool or in a folder above the working directory.
-    private static string ResolveModel(string? given)
-    {
-        if (!string.IsNullOrEmpty(given))
-            return Hub.ModelLocator.Resolve(given);
-        const string relative = "models/stories260K.gguf";
-        var beside = Path.Combine(AppContext.BaseDirectory, relative);
-        if (File.Exists(beside))
-            return beside;
-        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, relative)))
-                return Path.Combine(dir.FullName, relative);
-        }
-        throw new FileNotFoundException($"no -m given and the default model {relative} was not found beside the tool or in the repository");
     }
 
     private static int Check(int value, int min, int max, string name) =>
