@@ -92,14 +92,17 @@ internal sealed unsafe class MatMulKernel<T> : IParallelWork
             for (var b0 = 0; b0 < _batch; b0 += BatchTile)
             {
                 var b1 = Math.Min(_batch, b0 + BatchTile);
+                var acts = new ReadOnlySpan<byte>(_act + (long)b0 * _actRowBytes, (b1 - b0) * _actRowBytes);
                 for (var r = (int)r0; r < r1; r++)
                 {
                     var row = new ReadOnlySpan<byte>(_weights + r * _rowBytes, (int)_rowBytes);
-                    for (var b = b0; b < b1; b++)
+                    if (b1 - b0 == 1)
                     {
-                        var act = new ReadOnlySpan<byte>(_act + (long)b * _actRowBytes, _actRowBytes);
-                        _y[(long)b * _rows + r] = T.Dot(row, act, _cols);
+                        _y[(long)b0 * _rows + r] = T.Dot(row, acts, _cols);
+                        continue;
                     }
+                    var results = new Span<float>(_y + (long)b0 * _rows + r, (b1 - b0 - 1) * _rows + 1);
+                    T.DotBatch(row, acts, _actRowBytes, b1 - b0, _cols, results, _rows);
                 }
             }
         }

@@ -57,6 +57,10 @@ public readonly struct F16 : IQuantFormat, ISimdDot, IFloatElements<ushort>
     }
 
     /// <summary>ggml's scalar ggml_vec_dot_f16: float products summed in double.</summary>
+    public static void DotBatch(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride, int count, int n,
+        Span<float> results, int resultStride) =>
+        BatchDot.OneByOne<F16>(weights, activations, activationStride, count, n, results, resultStride);
+
     public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
         FloatDot.Reference<F16, ushort>(BlockRows.Read<ushort>(weights, n, 1, Type), BlockRows.Read<ushort>(activations, n, 1, Type));
 

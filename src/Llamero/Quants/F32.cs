@@ -45,6 +45,10 @@ public readonly struct F32 : IQuantFormat, ISimdDot, IFloatElements<float>
     }
 
     /// <summary>ggml's scalar ggml_vec_dot_f32: float products summed in double.</summary>
+    public static void DotBatch(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride, int count, int n,
+        Span<float> results, int resultStride) =>
+        BatchDot.OneByOne<F32>(weights, activations, activationStride, count, n, results, resultStride);
+
     public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
         FloatDot.Reference<F32, float>(BlockRows.Read<float>(weights, n, 1, Type), BlockRows.Read<float>(activations, n, 1, Type));
 

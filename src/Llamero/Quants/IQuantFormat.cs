@@ -26,6 +26,16 @@ public interface IQuantFormat
     /// (or <see cref="Kernels.SimdPath.Current"/>) allows.</summary>
     static abstract float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n);
 
+    /// <summary>
+    /// One weight row against <paramref name="count"/> activation rows of <see cref="DotPartner"/>: row i starts
+    /// <c>i * activationStride</c> bytes into <paramref name="activations"/>, its result goes to
+    /// <c>results[i * resultStride]</c>. Every result is bit-identical to <see cref="Dot"/> of the same two rows on
+    /// the same path, so a prompt batch and a lone token agree; fast formats decode each weight block once for all
+    /// rows (the prompt-processing kernel). <see cref="BatchDot.OneByOne{T}"/> is the plain fallback.
+    /// </summary>
+    static abstract void DotBatch(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride, int count, int n,
+        Span<float> results, int resultStride);
+
     /// <summary>The scalar specification of <see cref="Dot"/> (ggml's <c>ggml_vec_dot_*_generic</c>).</summary>
     static abstract float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n);
 }

@@ -146,6 +146,10 @@ public sealed partial class Q3_K : IQuantFormat, IKQuantKernels
     internal static float DotWith(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
         KQuantDot.With<Q3_K>(level, weights, activations, n);
 
+    public static void DotBatch(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride, int count, int n,
+        Span<float> results, int resultStride) =>
+        BatchDot.OneByOne<Q3_K>(weights, activations, activationStride, count, n, results, resultStride);
+
     public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
         KQuantDot.Reference<Q3_K>(weights, activations, n);
 

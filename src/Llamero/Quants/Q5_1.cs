@@ -96,6 +96,10 @@ public readonly struct Q5_1 : IQuantFormat, ISimdDot, IInt8BlockPair<Q5_1.Block,
                 BlockRows.Read<Block>(weights, n, BlockSize, Type), BlockRows.Read<Q8_1.Block>(activations, n, BlockSize, DotPartner));
 
     /// <inheritdoc />
+    public static void DotBatch(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride, int count, int n,
+        Span<float> results, int resultStride) =>
+        BatchDot.OneByOne<Q5_1>(weights, activations, activationStride, count, n, results, resultStride);
+
     public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
     {
         var x = BlockRows.Read<Block>(weights, n, BlockSize, Type);

@@ -119,6 +119,10 @@ public sealed partial class Q6_K : IQuantFormat, IKQuantKernels
     internal static float DotWith(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
         KQuantDot.With<Q6_K>(level, weights, activations, n);
 
+    public static void DotBatch(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride, int count, int n,
+        Span<float> results, int resultStride) =>
+        BatchDot.OneByOne<Q6_K>(weights, activations, activationStride, count, n, results, resultStride);
+
     public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
         KQuantDot.Reference<Q6_K>(weights, activations, n);
 

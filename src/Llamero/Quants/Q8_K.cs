@@ -80,6 +80,10 @@ public sealed unsafe class Q8_K : IQuantFormat
 
     public static float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) => DotReference(weights, activations, n);
 
+    public static void DotBatch(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride, int count, int n,
+        Span<float> results, int resultStride) =>
+        BatchDot.OneByOne<Q8_K>(weights, activations, activationStride, count, n, results, resultStride);
+
     public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
     {
         KQuantHelpers.CheckDot(weights, activations, n, BlockBytes, "Q8_K");
