@@ -75,15 +75,16 @@ internal interface IInt8Lanes<TW, TA, TDecoded, TAcc>
     /// <summary>m_w·s_a.</summary>
     static abstract float Offset(in TDecoded w, in TA a);
 
-    /// <summary>The dot product from the accumulators of even and odd blocks and the sum of the offsets.</summary>
-    static abstract float Finish(TAcc even, TAcc odd, float offsets);
+    /// <summary>The dot product from the accumulator and the sum of the offsets.</summary>
+    static abstract float Finish(TAcc acc, float offsets);
 }
 
 /// <summary>
-/// The loops of every 32-element block dot product. Blocks alternate between two accumulators (even and odd
-/// blocks: two independent FMA chains) and the block minimum terms go to one scalar sum. Each path's dot product
-/// is <see cref="Row"/>; <see cref="Batch"/> runs four activation rows per pass over the weights with exactly the
-/// same per-row operations.
+/// The loops of every 32-element block dot product. As in ggml's AVX2 kernels, blocks are added in order into one
+/// accumulator (one FMA per block) and the block minimum terms into one scalar sum, so the AVX2 path's sums are
+/// ggml's bit for bit (models then re-quantize the same activations as llama.cpp). Each path's dot product is
+/// <see cref="Row"/>; <see cref="Batch"/> runs four activation rows per pass over the weights (four independent
+/// chains, each weight block decoded once) with exactly the same per-row operations.
 /// </summary>
 internal static class Int8BlockDot
 {
@@ -170,22 +171,16 @@ internal static class Int8BlockDot
         where TAcc : unmanaged
     {
         ref var w = ref MemoryMarshal.GetReference(x);
-        TAcc even = default, odd = default;
+        TAcc acc = default;
         var offsets = 0f;
-        for (var i = 0; i < x.Length; i += 2)
+        for (var i = 0; i < x.Length; i++)
         {
-            var w0 = TL.Decode(in Unsafe.Add(ref w, i));
-            even = TL.Step(in w0, in Unsafe.Add(ref a, i), even);
+            var d = TL.Decode(in Unsafe.Add(ref w, i));
+            acc = TL.Step(in d, in Unsafe.Add(ref a, i), acc);
             if (TL.HasOffset)
-                offsets += TL.Offset(in w0, in Unsafe.Add(ref a, i));
-            if (i + 1 == x.Length)
-                break; // an odd last block (no call after the loop: the accumulators stay in registers)
-            var w1 = TL.Decode(in Unsafe.Add(ref w, i + 1));
-            odd = TL.Step(in w1, in Unsafe.Add(ref a, i + 1), odd);
-            if (TL.HasOffset)
-                offsets += TL.Offset(in w1, in Unsafe.Add(ref a, i + 1));
+                offsets += TL.Offset(in d, in Unsafe.Add(ref a, i));
         }
-        return TL.Finish(even, odd, offsets);
+        return TL.Finish(acc, offsets);
     }
 
     private static void Batch<TL, TW, TA, TD, TAcc>(ReadOnlySpan<TW> x, ReadOnlySpan<byte> activations, int stride, int count,
@@ -222,39 +217,24 @@ internal static class Int8BlockDot
         where TAcc : unmanaged
     {
         ref var w = ref MemoryMarshal.GetReference(x);
-        TAcc e0 = default, e1 = default, e2 = default, e3 = default;
-        TAcc o0 = default, o1 = default, o2 = default, o3 = default;
+        TAcc s0 = default, s1 = default, s2 = default, s3 = default;
         float m0 = 0, m1 = 0, m2 = 0, m3 = 0;
-        for (var i = 0; i < x.Length; i += 2)
+        for (var i = 0; i < x.Length; i++)
         {
-            var w0 = TL.Decode(in Unsafe.Add(ref w, i));
-            e0 = TL.Step(in w0, in Unsafe.Add(ref a0, i), e0);
-            e1 = TL.Step(in w0, in Unsafe.Add(ref a1, i), e1);
-            e2 = TL.Step(in w0, in Unsafe.Add(ref a2, i), e2);
-            e3 = TL.Step(in w0, in Unsafe.Add(ref a3, i), e3);
+            var d = TL.Decode(in Unsafe.Add(ref w, i));
+            s0 = TL.Step(in d, in Unsafe.Add(ref a0, i), s0);
+            s1 = TL.Step(in d, in Unsafe.Add(ref a1, i), s1);
+            s2 = TL.Step(in d, in Unsafe.Add(ref a2, i), s2);
+            s3 = TL.Step(in d, in Unsafe.Add(ref a3, i), s3);
             if (TL.HasOffset)
             {
-                m0 += TL.Offset(in w0, in Unsafe.Add(ref a0, i));
-                m1 += TL.Offset(in w0, in Unsafe.Add(ref a1, i));
-                m2 += TL.Offset(in w0, in Unsafe.Add(ref a2, i));
-                m3 += TL.Offset(in w0, in Unsafe.Add(ref a3, i));
-            }
-            if (i + 1 == x.Length)
-                break;
-            var w1 = TL.Decode(in Unsafe.Add(ref w, i + 1));
-            o0 = TL.Step(in w1, in Unsafe.Add(ref a0, i + 1), o0);
-            o1 = TL.Step(in w1, in Unsafe.Add(ref a1, i + 1), o1);
-            o2 = TL.Step(in w1, in Unsafe.Add(ref a2, i + 1), o2);
-            o3 = TL.Step(in w1, in Unsafe.Add(ref a3, i + 1), o3);
-            if (TL.HasOffset)
-            {
-                m0 += TL.Offset(in w1, in Unsafe.Add(ref a0, i + 1));
-                m1 += TL.Offset(in w1, in Unsafe.Add(ref a1, i + 1));
-                m2 += TL.Offset(in w1, in Unsafe.Add(ref a2, i + 1));
-                m3 += TL.Offset(in w1, in Unsafe.Add(ref a3, i + 1));
+                m0 += TL.Offset(in d, in Unsafe.Add(ref a0, i));
+                m1 += TL.Offset(in d, in Unsafe.Add(ref a1, i));
+                m2 += TL.Offset(in d, in Unsafe.Add(ref a2, i));
+                m3 += TL.Offset(in d, in Unsafe.Add(ref a3, i));
             }
         }
-        return (TL.Finish(e0, o0, m0), TL.Finish(e1, o1, m1), TL.Finish(e2, o2, m2), TL.Finish(e3, o3, m3));
+        return (TL.Finish(s0, m0), TL.Finish(s1, m1), TL.Finish(s2, m2), TL.Finish(s3, m3));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -333,7 +313,7 @@ internal readonly struct Avx2Lanes<TOps, TW, TA> : IInt8Lanes<TW, TA, Avx2Lanes<
     public static float Offset(in Decoded w, in TA a) => w.Min * TA.Sum(in a);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Finish(Vector256<float> even, Vector256<float> odd, float offsets) => Int8Dot.HorizontalSum(even + odd) + offsets;
+    public static float Finish(Vector256<float> acc, float offsets) => Int8Dot.HorizontalSum(acc) + offsets;
 }
 
 /// <summary>Portable 256-bit: widening multiplies to int32 sums, multiply then add per block.</summary>
@@ -364,7 +344,7 @@ internal readonly struct Vector256Lanes<TOps, TW, TA> : IInt8Lanes<TW, TA, Vecto
     public static float Offset(in Decoded w, in TA a) => w.Min * TA.Sum(in a);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Finish(Vector256<float> even, Vector256<float> odd, float offsets) => Vector256.Sum(even + odd) + offsets;
+    public static float Finish(Vector256<float> acc, float offsets) => Vector256.Sum(acc) + offsets;
 }
 
 /// <summary>Portable 128-bit: each block as two halves, widening multiplies, multiply then add per block.</summary>
@@ -402,5 +382,5 @@ internal readonly struct Vector128Lanes<TOps, TW, TA> : IInt8Lanes<TW, TA, Vecto
     public static float Offset(in Decoded w, in TA a) => w.Min * TA.Sum(in a);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Finish(Vector128<float> even, Vector128<float> odd, float offsets) => Vector128.Sum(even + odd) + offsets;
+    public static float Finish(Vector128<float> acc, float offsets) => Vector128.Sum(acc) + offsets;
 }
