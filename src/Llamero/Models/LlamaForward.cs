@@ -37,9 +37,7 @@ public sealed partial class LlamaSession
             // Projections; keys and values go straight into the cache rows of their positions.
             var k = _cache.KeyRows(l, start, batch);    // (B, kvLen)
             var v = _cache.ValueRows(l, start, batch);  // (B, kvLen)
-            MatMul.Multiply(layer.Query, xb, q, batch);
-            MatMul.Multiply(layer.Key, xb, k, batch);
-            MatMul.Multiply(layer.Value, xb, v, batch);
+            MatMul.Multiply(xb, batch, layer.Query, q, layer.Key, k, layer.Value, v);
             // RoPE on queries and keys.
             for (var b = 0; b < batch; b++)
             {
@@ -49,15 +47,14 @@ public sealed partial class LlamaSession
             }
             // Causal grouped-query attention over the cache, query heads shared out to the worker pool (AttendHead below).
             (_attnLayer, _attnBatch, _attnStart) = (l, batch, start);
-            MatMul.Pool.Run(_attentionJob, Math.Min(c.HeadCount, MatMul.Threads));
+            MatMul.Run(_attentionJob, Math.Min(c.HeadCount, MatMul.Threads));
             // Output projection and residual.
             MatMul.Multiply(layer.Output, att, xb, batch);
             VectorOps.Add(xb, x, SimdPath.Current);
 
             // ---- Feed-forward block (SwiGLU) ----
             RmsNorm.Apply(x, layer.FeedForwardNorm, xb, batch, c.RmsEpsilon);
-            MatMul.Multiply(layer.Gate, xb, hb, batch);
-            MatMul.Multiply(layer.Up, xb, hb2, batch);
+            MatMul.Multiply(xb, batch, layer.Gate, hb, layer.Up, hb2);
             SwiGlu.Apply(hb, hb2);                      // hb = silu(gate) * up
             MatMul.Multiply(layer.Down, hb, xb, batch);
             VectorOps.Add(xb, x, SimdPath.Current);

@@ -107,6 +107,55 @@ public class MatMulTests
     }
 
     [Fact]
+    public void Changing_threads_while_other_threads_multiply_is_safe()
+    {
+        var (weights, _) = MakeWeights(GgmlType.Q4_K, 640, 512);
+        var x = QuantRows.Make("gaussian", 2 * 512);
+        var reference = new float[2 * 640];
+        var before = MatMul.Threads;
+        try
+        {
+            MatMul.Threads = 1;
+            MatMul.Multiply(in weights.Matrix, x, reference, 2);
+            using var stop = new CancellationTokenSource();
+            var failures = 0;
+            var callers = Enumerable.Range(0, 3).Select(_ => new Thread(() =>
+            {
+                var y = new float[2 * 640];
+                while (!stop.IsCancellationRequested)
+                {
+                    try
+                    {
+                        MatMul.Multiply(in weights.Matrix, x, y, 2);
+                        if (!y.AsSpan().SequenceEqual(reference))
+                            Interlocked.Increment(ref failures);
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        Interlocked.Increment(ref failures); // the pool was stopped under a running multiplication
+                    }
+                }
+            })).ToArray();
+            foreach (var t in callers)
+                t.Start();
+            for (var i = 0; i < 200; i++)
+            {
+                MatMul.Threads = 1 + i % 3;
+                Thread.Yield();
+            }
+            stop.Cancel();
+            foreach (var t in callers)
+                t.Join();
+            Assert.Equal(0, failures);
+        }
+        finally
+        {
+            MatMul.Threads = before;
+            weights.Dispose();
+        }
+    }
+
+    [Fact]
     public void Bad_shapes_and_types_are_named()
     {
         var (weights, _) = MakeWeights(GgmlType.Q8_0, 4, 64);
