@@ -5,7 +5,7 @@ namespace Llamero.Benchmarks;
 
 /// <summary>
 /// <c>dotnet run -c Release --project benchmarks/Llamero.Benchmarks -- side-by-side [options]</c>: whole-model speed
-/// beside llama.cpp (see SideBySideRunner); anything else runs the BenchmarkDotNet suites (<c>-- --filter '*'</c>).
+/// beside llama.cpp (see SideBySideRunner); <c>-- bandwidth [1,2]</c>: the machine's read bandwidth; anything else runs the BenchmarkDotNet suites (<c>-- --filter '*'</c>).
 /// </summary>
 public static class Program
 {
@@ -13,6 +13,12 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == "side-by-side")
             return SideBySideRunner.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "bandwidth")
+        {
+            foreach (var threads in args.Length > 1 ? args[1].Split(',').Select(int.Parse) : [1, Environment.ProcessorCount])
+                Console.WriteLine($"read bandwidth, {threads} thread(s): {ReadBandwidth.Measure(threads):F1} GB/s");
+            return 0;
+        }
         if (args.Length > 0 && args[0] == "measure")
             return SideBySideRunner.Measure(args);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.Intrinsics;
 using System.Text;
 
 namespace Llamero.Benchmarks.SideBySide;
@@ -34,7 +33,7 @@ internal static class SideBySideRunner
             foreach (var threads in o.Threads)
             {
                 if (!bandwidth.TryGetValue(threads, out var gbs))
-                    bandwidth[threads] = gbs = ReadBandwidth(threads);
+                    bandwidth[threads] = gbs = ReadBandwidth.Measure(threads);
                 var request = new MeasureRequest("", file, threads, o.Prompt, o.Generate, o.Repetitions);
                 var llamero = new List<Measurement>();
                 var llamaCpp = new List<Measurement>();
@@ -96,37 +95,6 @@ internal static class SideBySideRunner
         var m = r.Engine == "llamero" ? LlameroMeasure.Run(r) : LlamaCppMeasure.Run(r);
         Console.WriteLine(m.ToJson());
         return 0;
-    }
-
-    /// <summary>Read bandwidth in GB/s: a sum over 1 GiB split across <paramref name="threads"/> threads, best of 3.</summary>
-    private static double ReadBandwidth(int threads)
-    {
-        var data = new float[256 << 20];
-        data.AsSpan().Fill(1f);
-        var best = 0.0;
-        for (var i = 0; i < 3; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            var chunk = data.Length / threads;
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t => StreamSum(data.AsSpan(t * chunk, chunk)));
-            best = Math.Max(best, data.Length * 4.0 / 1e9 / sw.Elapsed.TotalSeconds);
-        }
-        return best;
-    }
-
-    /// <summary>Four independent vector accumulators, so the loop is bound by memory, not by the add latency.</summary>
-    private static float StreamSum(ReadOnlySpan<float> x)
-    {
-        var v = System.Runtime.InteropServices.MemoryMarshal.Cast<float, Vector256<float>>(x);
-        Vector256<float> a = default, b = default, c = default, d = default;
-        for (var i = 0; i + 4 <= v.Length; i += 4)
-        {
-            a += v[i];
-            b += v[i + 1];
-            c += v[i + 2];
-            d += v[i + 3];
-        }
-        return Vector256.Sum(a + b + c + d);
     }
 
     private static string F(double v) => v.ToString("F2", CultureInfo.InvariantCulture);

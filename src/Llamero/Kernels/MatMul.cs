@@ -106,6 +106,7 @@ public static unsafe class MatMul
         CheckInput(in w0, x, batch);
         CheckOutput(in w0, x, y0, batch);
         CheckOutput(in w1, x, y1, batch);
+        CheckSameInput(in w0, in w1);
         if (batch == 0)
             return;
         fixed (float* px = x)
@@ -132,6 +133,8 @@ public static unsafe class MatMul
         CheckOutput(in w0, x, y0, batch);
         CheckOutput(in w1, x, y1, batch);
         CheckOutput(in w2, x, y2, batch);
+        CheckSameInput(in w0, in w1);
+        CheckSameInput(in w0, in w2);
         if (batch == 0)
             return;
         fixed (float* px = x)
@@ -158,6 +161,12 @@ public static unsafe class MatMul
     {
         if (y.Length < (long)batch * w.Rows || x.Length < (long)batch * w.Cols)
             throw new ArgumentException($"MatMul shapes: W is {w.Rows}x{w.Cols}, x has {x.Length} floats, y has {y.Length}, batch {batch}.");
+    }
+
+    private static void CheckSameInput(in WeightMatrix w0, in WeightMatrix w)
+    {
+        if (w.Cols != w0.Cols)
+            throw new ArgumentException($"MatMul: matrices multiplied by one input need the same row length; {w0.Rows}x{w0.Cols} and {w.Rows}x{w.Cols} differ.");
     }
 
     /// <summary>Points <paramref name="part"/> at the kernel for <paramref name="type"/>; returns its dot partner.</summary>

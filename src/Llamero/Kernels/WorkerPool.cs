@@ -112,19 +112,7 @@ internal sealed class WorkerPool : IDisposable
         }
     }
 
-    private void WaitForWorkers()
-    {
-        var start = Stopwatch.GetTimestamp();
-        while (Volatile.Read(ref _pending) != 0)
-        {
-            if (Stopwatch.GetTimestamp() - start < SpinTicks)
-            {
-                Thread.SpinWait(8);
-                continue;
-            }
-            _caller.Sleep(static pool => Volatile.Read(ref pool._pending) == 0, this);
-        }
-    }
+    private void WaitForWorkers() => _caller.WaitUntil(static pool => Volatile.Read(ref pool._pending) == 0, this);
 
     private void Loop(int index)
     {
@@ -212,37 +200,48 @@ internal sealed class WorkerPool : IDisposable
 
         public void Publish() => Interlocked.Increment(ref _value);
 
-        /// <summary>Spins, then sleeps on <paramref name="sleeper"/>, until the counter differs from <paramref name="seen"/>.</summary>
+        /// <summary>Waits on <paramref name="sleeper"/> until the counter differs from <paramref name="seen"/>.</summary>
         public long WaitForChange(long seen, Sleeper sleeper)
         {
-            var start = Stopwatch.GetTimestamp();
-            long now;
-            while ((now = Current) == seen)
-            {
-                if (Stopwatch.GetTimestamp() - start < SpinTicks)
-                {
-                    Thread.SpinWait(8);
-                    continue;
-                }
-                sleeper.Sleep(static s => s.Counter.Current != s.Seen, (Counter: this, Seen: seen));
-            }
-            return now;
+            sleeper.WaitUntil(static s => s.Counter.Current != s.Seen, (Counter: this, Seen: seen));
+            return Current;
         }
     }
 
     /// <summary>
-    /// A thread that may block, and the one who wakes it. Both sides go through <see cref="_asleep"/> with full
-    /// fences (the sleeper announces itself, then looks at the condition once more; the waker changes the condition,
-    /// then looks for a sleeper), so a wake-up is never lost and the semaphore is released exactly once per sleep.
+    /// A thread that waits for a condition, and the one who wakes it. The waiter spins first, for a budget that adapts:
+    /// it doubles when the spin saw the condition come true and halves when the waiter had to block anyway, so on a
+    /// machine where other processes keep our threads off the cores the pool stops burning time slices and behaves
+    /// like a plain blocking hand-off. Blocking goes through <see cref="_asleep"/> with full fences on both sides (the
+    /// waiter announces itself, then looks at the condition once more; the waker changes the condition, then looks
+    /// for a sleeper), so a wake-up is never lost and the semaphore is released exactly once per sleep. The budget
+    /// belongs to the one thread that waits here at a time.
     /// </summary>
     private sealed class Sleeper
     {
+        private static readonly long MinSpinTicks = Math.Max(1, SpinTicks / 64);
+
         private readonly SemaphoreSlim _signal = new(0);
+        private long _spinTicks = SpinTicks;
         private int _asleep;
 
-        /// <summary>Blocks until woken, unless <paramref name="done"/> is already true after the announcement.</summary>
-        public void Sleep<TState>(Func<TState, bool> done, TState state)
+        /// <summary>Returns once <paramref name="done"/> is true: spinning while the budget lasts, then blocking
+        /// until <see cref="Wake"/> (which the other side calls after making the condition true).</summary>
+        public void WaitUntil<TState>(Func<TState, bool> done, TState state)
         {
+            if (done(state))
+                return;
+            var start = Stopwatch.GetTimestamp();
+            while (Stopwatch.GetTimestamp() - start < _spinTicks)
+            {
+                Thread.SpinWait(8);
+                if (done(state))
+                {
+                    _spinTicks = Math.Min(SpinTicks, 2 * _spinTicks);
+                    return;
+                }
+            }
+            _spinTicks = Math.Max(MinSpinTicks, _spinTicks / 2);
             Interlocked.Exchange(ref _asleep, 1);
             // Withdraw if the condition came true meanwhile, unless a waker already claimed us: then take its signal.
             if (done(state) && Interlocked.Exchange(ref _asleep, 0) == 1)

@@ -47,6 +47,14 @@ internal sealed class KvCache
     /// <summary>Value rows <paramref name="start"/>.. of <paramref name="layer"/>.</summary>
     public Span<float> ValueRows(int layer, int start, int count) => _values[layer].AsSpan(start * RowLength, count * RowLength);
 
+    /// <summary>Stores <paramref name="keys"/> and <paramref name="values"/> (whole rows, already rotated) at positions
+    /// <paramref name="start"/>.. of <paramref name="layer"/>.</summary>
+    public void Store(int layer, int start, ReadOnlySpan<float> keys, ReadOnlySpan<float> values)
+    {
+        keys.CopyTo(KeyRows(layer, start, keys.Length / RowLength));
+        values.CopyTo(ValueRows(layer, start, values.Length / RowLength));
+    }
+
     /// <summary>Moves rows [from, from+count) to [to, to+count) in every layer.</summary>
     public void MoveRows(int from, int to, int count)
     {

@@ -2,31 +2,120 @@ using Llamero.Kernels;
 
 namespace Llamero.Models;
 
-/// <summary>The Llama forward pass, top to bottom, over a batch of B tokens at positions Position..Position+B−1.</summary>
-public sealed partial class LlamaSession
-{
-    private int _attnLayer, _attnBatch, _attnStart;
+/// <summary>The consecutive rows of one sequence in a forward pass: its KV cache and the position of its first row.</summary>
+internal readonly record struct SequenceRows(KvCache Cache, int Start, int Count);
 
-    private void Forward(ReadOnlySpan<int> tokens, OutputRows outputRows, Span<float> logits)
+/// <summary>Which rows of a forward pass get logits.</summary>
+internal enum OutputRows
+{
+    /// <summary>None: the final residual stream stays in <see cref="LlamaForward.Residual"/>.</summary>
+    None,
+
+    /// <summary>The last row of each sequence, one logits row per sequence in order.</summary>
+    LastOfEachSequence,
+
+    /// <summary>Every row.</summary>
+    All,
+}
+
+/// <summary>
+/// The Llama forward pass, top to bottom, over a batch of B rows that may belong to several sequences: row b is one
+/// token at the next position of its sequence, and the rows of a sequence are consecutive. The matrix products run
+/// once over all B rows, so each weight is read once per pass however many sequences share it; attention runs per
+/// row over its own sequence's KV cache (causal within the sequence). One sequence is the special case a
+/// <see cref="LlamaSession"/> runs. The activation buffers for up to <see cref="Capacity"/> rows are allocated here
+/// once, so a pass allocates nothing. Not thread-safe: one pass at a time.
+/// </summary>
+internal sealed class LlamaForward
+{
+    private readonly LlamaConfig _config;
+    private readonly LlamaWeights _weights;
+    private readonly Rope _rope;
+
+    // Activations of one batch of B rows, shapes in (rows x cols).
+    private readonly float[] _x;       // (B, dim) the residual stream
+    private readonly float[] _xb;      // (B, dim) normalised input of a block, then the block's output
+    private readonly float[] _q;       // (B, heads * headSize) queries
+    private readonly float[] _k;       // (B, kvHeads * headSize) keys, rotated, before they are stored in the caches
+    private readonly float[] _v;       // (B, kvHeads * headSize) values, before they are stored in the caches
+    private readonly float[] _att;     // (B, heads * headSize) attention output
+    private readonly float[] _hb;      // (B, ffn) gate, then silu(gate) * up
+    private readonly float[] _hb2;     // (B, ffn) up
+    private readonly float[] _cosSin;  // (B, ropeDims) rotation of each row's position
+    private float[] _scores;           // (heads, longest cache) attention weights, one row per query head
+    private int _scoresLength;         // positions per row of _scores
+
+    // Where each row attends during the pass in flight (read by the attention workers).
+    private readonly KvCache?[] _rowCache;  // (B) the row's sequence cache
+    private readonly int[] _rowPosition;    // (B) the row's position in its sequence
+    private readonly AttentionJob _attentionJob;
+    private int _attnLayer, _attnRows;
+
+    public LlamaForward(LlamaConfig config, LlamaWeights weights, int capacity, int contextSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _config = config;
+        _weights = weights;
+        _rope = new Rope(config.Rope);
+        Capacity = capacity;
+        _x = new float[capacity * config.EmbeddingLength];
+        _xb = new float[capacity * config.EmbeddingLength];
+        _q = new float[capacity * config.QueryLength];
+        _k = new float[capacity * config.KvLength];
+        _v = new float[capacity * config.KvLength];
+        _att = new float[capacity * config.QueryLength];
+        _hb = new float[capacity * config.FeedForwardLength];
+        _hb2 = new float[capacity * config.FeedForwardLength];
+        _cosSin = new float[capacity * _rope.Dimensions];
+        _scores = [];
+        EnsureScores(contextSize);
+        _rowCache = new KvCache?[capacity];
+        _rowPosition = new int[capacity];
+        _attentionJob = new AttentionJob(this);
+    }
+
+    /// <summary>Most rows in one pass.</summary>
+    public int Capacity { get; }
+
+    /// <summary>The final residual stream of the first <paramref name="rows"/> rows of the last pass (B, dim).</summary>
+    public ReadOnlySpan<float> Residual(int rows) => _x.AsSpan(0, rows * _config.EmbeddingLength);
+
+    /// <summary>
+    /// Evaluates <paramref name="tokens"/>, whose rows belong in order to <paramref name="sequences"/>, stores their
+    /// keys and values in each sequence's cache at its positions, and writes the logits of
+    /// <paramref name="outputRows"/> to <paramref name="logits"/>. The caller has checked that tokens are in the
+    /// vocabulary, that rows fit <see cref="Capacity"/> and every cache, and advances the sequences itself.
+    /// </summary>
+    public void Run(ReadOnlySpan<int> tokens, ReadOnlySpan<SequenceRows> sequences, OutputRows outputRows, Span<float> logits)
     {
         var c = _config;
         var w = _weights;
-        int batch = tokens.Length, start = Position;
+        int batch = tokens.Length;
         int dim = c.EmbeddingLength, qLen = c.QueryLength, kvLen = c.KvLength, ffn = c.FeedForwardLength, ropeDims = _rope.Dimensions;
         var x = _x.AsSpan(0, batch * dim);          // (B, dim)
         var xb = _xb.AsSpan(0, batch * dim);        // (B, dim)
         var q = _q.AsSpan(0, batch * qLen);         // (B, qLen)
+        var k = _k.AsSpan(0, batch * kvLen);        // (B, kvLen)
+        var v = _v.AsSpan(0, batch * kvLen);        // (B, kvLen)
         var att = _att.AsSpan(0, batch * qLen);     // (B, qLen)
         var hb = _hb.AsSpan(0, batch * ffn);        // (B, ffn)
         var hb2 = _hb2.AsSpan(0, batch * ffn);      // (B, ffn)
 
+        // Each row's sequence and position, and its rotation, shared by all layers and heads.
+        var row = 0;
+        foreach (var s in sequences)
+        {
+            EnsureScores(s.Cache.Capacity);
+            for (var i = 0; i < s.Count; i++, row++)
+            {
+                (_rowCache[row], _rowPosition[row]) = (s.Cache, s.Start + i);
+                _rope.Fill(s.Start + i, _cosSin.AsSpan(row * ropeDims, ropeDims));
+            }
+        }
+
         // Token embeddings: x[b] = token_embd[tokens[b]].
         for (var b = 0; b < batch; b++)
             w.Embed(tokens[b], x.Slice(b * dim, dim));
-
-        // The rotation of every position in the batch, shared by all layers and heads.
-        for (var b = 0; b < batch; b++)
-            _rope.Fill(start + b, _cosSin.AsSpan(b * ropeDims, ropeDims));
 
         for (var l = 0; l < c.BlockCount; l++)
         {
@@ -34,9 +123,6 @@ public sealed partial class LlamaSession
 
             // ---- Attention block ----
             RmsNorm.Apply(x, layer.AttentionNorm, xb, batch, c.RmsEpsilon);
-            // Projections; keys and values go straight into the cache rows of their positions.
-            var k = _cache.KeyRows(l, start, batch);    // (B, kvLen)
-            var v = _cache.ValueRows(l, start, batch);  // (B, kvLen)
             MatMul.Multiply(xb, batch, layer.Query, q, layer.Key, k, layer.Value, v);
             // RoPE on queries and keys.
             for (var b = 0; b < batch; b++)
@@ -45,8 +131,15 @@ public sealed partial class LlamaSession
                 _rope.Rotate(q.Slice(b * qLen, qLen), c.HeadCount, c.HeadSize, cosSin);
                 _rope.Rotate(k.Slice(b * kvLen, kvLen), c.KvHeadCount, c.HeadSize, cosSin);
             }
-            // Causal grouped-query attention over the cache, query heads shared out to the worker pool (AttendHead below).
-            (_attnLayer, _attnBatch, _attnStart) = (l, batch, start);
+            // Keys and values go into the cache rows of their sequences' positions.
+            row = 0;
+            foreach (var s in sequences)
+            {
+                s.Cache.Store(l, s.Start, k.Slice(row * kvLen, s.Count * kvLen), v.Slice(row * kvLen, s.Count * kvLen));
+                row += s.Count;
+            }
+            // Causal grouped-query attention over each row's cache, query heads shared out to the worker pool (AttendHead below).
+            (_attnLayer, _attnRows) = (l, batch);
             MatMul.Run(_attentionJob, Math.Min(c.HeadCount, MatMul.Threads));
             // Output projection and residual.
             MatMul.Multiply(layer.Output, att, xb, batch);
@@ -55,12 +148,15 @@ public sealed partial class LlamaSession
             // ---- Feed-forward block (SwiGLU) ----
             RmsNorm.Apply(x, layer.FeedForwardNorm, xb, batch, c.RmsEpsilon);
             MatMul.Multiply(xb, batch, layer.Gate, hb, layer.Up, hb2);
-            SwiGlu.Apply(hb, hb2);                      // hb = silu(gate) * up
+            // hb = silu(gate) * up, row by row: the vector tail of a row then falls where it does when the row is
+            // alone, so a sequence's logits do not depend on which rows share its pass.
+            for (var b = 0; b < batch; b++)
+                SwiGlu.Apply(hb.Slice(b * ffn, ffn), hb2.Slice(b * ffn, ffn));
             MatMul.Multiply(layer.Down, hb, xb, batch);
             VectorOps.Add(xb, x, SimdPath.Current);
         }
-
-        Position += batch;
+        // The pass no longer needs the caches: do not keep them alive.
+        Array.Clear(_rowCache, 0, batch);
 
         // ---- Output: final norm and classifier, for the rows asked for ----
         switch (outputRows)
@@ -69,36 +165,51 @@ public sealed partial class LlamaSession
                 RmsNorm.Apply(x, w.OutputNorm, xb, batch, c.RmsEpsilon);
                 MatMul.Multiply(w.Output, xb, logits, batch);
                 break;
-            case OutputRows.Last:
-                RmsNorm.Apply(x.Slice((batch - 1) * dim, dim), w.OutputNorm, xb, 1, c.RmsEpsilon);
-                MatMul.Multiply(w.Output, xb[..dim], logits, 1);
+            case OutputRows.LastOfEachSequence:
+                // Gather the last row of each sequence, normalised, into consecutive rows of xb.
+                var last = -1;
+                for (var i = 0; i < sequences.Length; i++)
+                {
+                    last += sequences[i].Count;
+                    RmsNorm.Apply(x.Slice(last * dim, dim), w.OutputNorm, xb.Slice(i * dim, dim), 1, c.RmsEpsilon);
+                }
+                MatMul.Multiply(w.Output, xb[..(sequences.Length * dim)], logits, sequences.Length);
                 break;
         }
     }
 
+    // Attention scratch for caches of `positions` (grows only when a longer cache first takes part).
+    private void EnsureScores(int positions)
+    {
+        if (positions <= _scoresLength)
+            return;
+        _scoresLength = positions;
+        _scores = new float[_config.HeadCount * positions];
+    }
+
     // Each pool participant takes every workers-th query head.
-    private sealed class AttentionJob(LlamaSession session) : IParallelWork
+    private sealed class AttentionJob(LlamaForward forward) : IParallelWork
     {
         public void Execute(int worker, int workers)
         {
-            for (var h = worker; h < session._config.HeadCount; h += workers)
-                session.AttendHead(h);
+            for (var h = worker; h < forward._config.HeadCount; h += workers)
+                forward.AttendHead(h);
         }
     }
 
-    // Query head h at every position of the batch: softmax(K·q / sqrt(headSize)) · V over positions 0..pos.
+    // Query head h at every row of the batch: softmax(K·q / sqrt(headSize)) · V over positions 0..pos of the row's sequence.
     private void AttendHead(int h)
     {
         var c = _config;
-        int hs = c.HeadSize, qLen = c.QueryLength, ctx = _cache.Capacity;
+        int hs = c.HeadSize, qLen = c.QueryLength;
         var kvHead = h / (c.HeadCount / c.KvHeadCount);
-        var keys = _cache.Keys(_attnLayer);
-        var values = _cache.Values(_attnLayer);
-        var scores = _scores.AsSpan(h * ctx, ctx);
-        for (var b = 0; b < _attnBatch; b++)
+        var scores = _scores.AsSpan(h * _scoresLength, _scoresLength);
+        for (var b = 0; b < _attnRows; b++)
         {
+            var cache = _rowCache[b]!;
             var offset = b * qLen + h * hs;
-            Attention.Head(_q.AsSpan(offset, hs), keys, values, c.KvLength, kvHead * hs, hs, _attnStart + b + 1, scores, _att.AsSpan(offset, hs));
+            Attention.Head(_q.AsSpan(offset, hs), cache.Keys(_attnLayer), cache.Values(_attnLayer), c.KvLength, kvHead * hs, hs,
+                _rowPosition[b] + 1, scores, _att.AsSpan(offset, hs));
         }
     }
 }

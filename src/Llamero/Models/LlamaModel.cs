@@ -63,6 +63,12 @@ public sealed class LlamaModel : IDisposable
     public IModelSession CreateSession(int contextSize = 0) =>
         new LlamaSession(this, contextSize <= 0 ? Config.ContextLength : contextSize);
 
+    /// <summary>
+    /// A decoder that evaluates several of this model's sessions in one forward pass per step (continuous batching):
+    /// at most <paramref name="maxTokens"/> tokens from at most <paramref name="maxSequences"/> sequences a step.
+    /// </summary>
+    public LlamaBatchDecoder CreateBatchDecoder(int maxTokens, int maxSequences) => new(this, maxTokens, maxSequences);
+
     /// <summary>Unmaps the file.</summary>
     public void Dispose() => File.Dispose();
 

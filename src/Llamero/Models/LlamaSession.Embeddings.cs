@@ -19,9 +19,9 @@ public sealed partial class LlamaSession
         for (var done = 0; done < tokens.Length; done += _batchCapacity)
         {
             var count = Math.Min(_batchCapacity, tokens.Length - done);
-            // With no output rows the forward pass leaves the batch's final residual stream in _x.
+            // With no output rows the forward pass leaves the batch's final residual stream in place.
             Forward(tokens.Slice(done, count), OutputRows.None, _logits);
-            RmsNorm.Apply(_x.AsSpan(0, count * dim), _weights.OutputNorm, hidden.Slice(done * dim, count * dim), count, _config.RmsEpsilon);
+            RmsNorm.Apply(_forward!.Residual(count), _weights.OutputNorm, hidden.Slice(done * dim, count * dim), count, _config.RmsEpsilon);
         }
     }
 

@@ -3,8 +3,9 @@ using Llamero.Kernels;
 namespace Llamero.Models;
 
 /// <summary>
-/// One sequence of a <see cref="LlamaModel"/>: its KV cache and the activation buffers of the forward pass, all
-/// allocated here once, so evaluating a token allocates nothing. The forward pass itself is in LlamaForward.cs.
+/// One sequence of a <see cref="LlamaModel"/>: its KV cache and position, and (made on first use) the activation
+/// buffers of its own forward pass, so evaluating a token allocates nothing. The forward pass itself is in
+/// LlamaForward.cs; a <see cref="LlamaBatchDecoder"/> runs several sessions through one pass.
 /// </summary>
 public sealed partial class LlamaSession : IModelSession
 {
@@ -16,18 +17,9 @@ public sealed partial class LlamaSession : IModelSession
     private readonly Rope _rope;
     private readonly KvCache _cache;
     private readonly int _batchCapacity;
-
-    // Activations of one batch of B tokens, shapes in (rows x cols).
-    private readonly float[] _x;       // (B, dim) the residual stream
-    private readonly float[] _xb;      // (B, dim) normalised input of a block, then the block's output
-    private readonly float[] _q;       // (B, heads * headSize) queries
-    private readonly float[] _att;     // (B, heads * headSize) attention output
-    private readonly float[] _hb;      // (B, ffn) gate, then silu(gate) * up
-    private readonly float[] _hb2;     // (B, ffn) up
-    private readonly float[] _cosSin;  // (B, ropeDims) rotation of each position
-    private readonly float[] _scores;  // (heads, context) attention weights, one row per query head
-    private readonly float[] _logits;  // (vocab) logits of the last token
-    private readonly AttentionJob _attentionJob;
+    private readonly float[] _logits;     // (vocab) logits of the last token
+    private readonly float[] _shiftAngles; // (ropeDims) the rotation of a context shift
+    private LlamaForward? _forward;        // activation buffers, made on first use (sessions a batch decoder runs need none)
 
     internal LlamaSession(LlamaModel model, int contextSize)
     {
@@ -38,17 +30,8 @@ public sealed partial class LlamaSession : IModelSession
         _rope = new Rope(_config.Rope);
         _cache = new KvCache(_config.BlockCount, contextSize, _config.KvLength);
         _batchCapacity = Math.Min(MaxBatch, contextSize);
-        var b = _batchCapacity;
-        _x = new float[b * _config.EmbeddingLength];
-        _xb = new float[b * _config.EmbeddingLength];
-        _q = new float[b * _config.QueryLength];
-        _att = new float[b * _config.QueryLength];
-        _hb = new float[b * _config.FeedForwardLength];
-        _hb2 = new float[b * _config.FeedForwardLength];
-        _cosSin = new float[b * _rope.Dimensions];
-        _scores = new float[_config.HeadCount * contextSize];
         _logits = new float[_config.VocabSize];
-        _attentionJob = new AttentionJob(this);
+        _shiftAngles = new float[_rope.Dimensions];
     }
 
     /// <inheritdoc/>
@@ -71,7 +54,7 @@ public sealed partial class LlamaSession : IModelSession
         {
             var chunk = tokens.Slice(done, Math.Min(_batchCapacity, tokens.Length - done));
             var last = done + chunk.Length == tokens.Length;
-            Forward(chunk, last ? OutputRows.Last : OutputRows.None, _logits);
+            Forward(chunk, last ? OutputRows.LastOfEachSequence : OutputRows.None, _logits);
         }
         return _logits;
     }
@@ -112,7 +95,7 @@ public sealed partial class LlamaSession : IModelSession
         _cache.MoveRows(keep + discard, keep, moved);
         // RoPE angles are linear in the position, so moving a key back by `discard` positions is one more rotation
         // by −discard (llama.cpp's K-shift). It is a pure rotation: YaRN's magnitude is already in the cached keys.
-        var cosSin = _cosSin.AsSpan(0, _rope.Dimensions);
+        var cosSin = _shiftAngles.AsSpan();
         _rope.Fill(-discard, cosSin, applyMagnitude: false);
         for (var l = 0; l < _config.BlockCount; l++)
         {
@@ -127,7 +110,17 @@ public sealed partial class LlamaSession : IModelSession
     {
     }
 
-    private void CheckRoom(ReadOnlySpan<int> tokens)
+    /// <summary>The weights this session was made for (a batch decoder checks its sessions share them).</summary>
+    internal LlamaWeights Weights => _weights;
+
+    /// <summary>The KV cache.</summary>
+    internal KvCache Cache => _cache;
+
+    /// <summary>Counts <paramref name="count"/> tokens a forward pass has just stored in the cache.</summary>
+    internal void Advance(int count) => Position += count;
+
+    /// <summary>Throws unless <paramref name="tokens"/> is non-empty, in the vocabulary and fits the free context.</summary>
+    internal void CheckRoom(ReadOnlySpan<int> tokens)
     {
         if (tokens.IsEmpty)
             throw new ArgumentException("No tokens to evaluate.", nameof(tokens));
@@ -141,10 +134,12 @@ public sealed partial class LlamaSession : IModelSession
         }
     }
 
-    private enum OutputRows
+    // One pass of this sequence alone: the one-sequence case of the batched forward pass.
+    private void Forward(ReadOnlySpan<int> tokens, OutputRows outputRows, Span<float> logits)
     {
-        None,
-        Last,
-        All,
+        var forward = _forward ??= new LlamaForward(_config, _weights, _batchCapacity, ContextSize);
+        var rows = new SequenceRows(_cache, Position, tokens.Length);
+        forward.Run(tokens, new ReadOnlySpan<SequenceRows>(in rows), outputRows, logits);
+        Position += tokens.Length;
     }
 }
