@@ -42,11 +42,13 @@ internal sealed class GenerationArguments
     public Option<bool> NoEscape { get; } = new("--no-escape") { Description = "Take \\n, \\t, ... in the prompt literally (by default they are escapes, as in llama.cpp)." };
     public Option<bool> Escape { get; } = new("--escape", "-e") { Description = "Process escapes in the prompt (the default)." };
 
+    public CacheTypeArguments CacheTypes { get; } = new();
+
     public IEnumerable<Option> All() =>
     [
         Model, Context, Predict, Temperature, TopK, TopP, MinP, Typical, RepeatPenalty, RepeatLastN, FrequencyPenalty,
         PresencePenalty, Mirostat, MirostatEta, MirostatTau, LogitBias, Seed, Threads, GpuLayers, Color, System, Keep,
-        NoContextShift, ChatTemplate, BatchSize, ReversePrompt, IgnoreEos, NoEscape, Escape,
+        NoContextShift, ChatTemplate, BatchSize, ReversePrompt, IgnoreEos, NoEscape, Escape, .. CacheTypes.All(),
     ];
 
     public void AddTo(Command command)
