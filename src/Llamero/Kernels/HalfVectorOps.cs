@@ -7,8 +7,9 @@ namespace Llamero.Kernels;
 
 /// <summary>
 /// The vector primitives of attention over an F16 KV cache: halves widened exactly to float (<see cref="Fp16"/>'s
-/// vector conversion, no F16C intrinsic in .NET) and combined with float vectors; and float rows rounded to halves as
-/// ggml rounds them. Each has a scalar specification and Vector128/Vector256 paths picked by <see cref="SimdLevel"/>.
+/// vector conversion, no F16C intrinsic in .NET) and combined with float vectors in one pass. Each has a scalar
+/// specification and Vector128/Vector256 paths picked by <see cref="SimdLevel"/>. Whole rows convert with
+/// <see cref="Fp16.ToSingle"/> and <see cref="Fp16.FromSingle"/>.
 /// </summary>
 internal static class HalfVectorOps
 {
@@ -70,33 +71,6 @@ internal static class HalfVectorOps
         }
         for (; i < n; i++)
             Unsafe.Add(ref py, i) = MathF.FusedMultiplyAdd(Fp16.ToFloat(Unsafe.Add(ref ph, i)), scale, Unsafe.Add(ref py, i));
-    }
-
-    /// <summary>Widens halves to floats (exact).</summary>
-    public static void ToFloat(ReadOnlySpan<ushort> h, Span<float> y, SimdLevel level)
-    {
-        var n = h.Length;
-        if (y.Length < n)
-            throw new ArgumentException($"ToFloat: {n} halves into {y.Length} floats.", nameof(y));
-        ref var py = ref MemoryMarshal.GetReference(y);
-        ref var ph = ref MemoryMarshal.GetReference(h);
-        var i = 0;
-        if (level >= SimdLevel.Vector256)
-        {
-            for (; i <= n - 8; i += 8)
-                Widen8(ref ph, i).StoreUnsafe(ref py, (nuint)i);
-        }
-        for (; i < n; i++)
-            Unsafe.Add(ref py, i) = Fp16.ToFloat(Unsafe.Add(ref ph, i));
-    }
-
-    /// <summary>Rounds floats to halves, nearest even (ggml_fp32_to_fp16_row).</summary>
-    public static void ToHalf(ReadOnlySpan<float> x, Span<ushort> h)
-    {
-        if (h.Length < x.Length)
-            throw new ArgumentException($"ToHalf: {x.Length} floats into {h.Length} halves.", nameof(h));
-        for (var i = 0; i < x.Length; i++)
-            h[i] = Fp16.FromFloat(x[i]);
     }
 
     /// <summary>Replaces each value by its nearest half, widened back: what ggml's conversion of a matmul operand to

@@ -1,4 +1,5 @@
 using Llamero.Kernels;
+using Llamero.Quants;
 
 namespace Llamero.Models;
 
@@ -117,7 +118,7 @@ internal sealed class KvCache
             if (Floats is not null)
                 rows.CopyTo(Floats[layer].AsSpan(offset, rows.Length));
             else
-                HalfVectorOps.ToHalf(rows, Halves![layer].AsSpan(offset, rows.Length));
+                Fp16.FromSingle(rows, Halves![layer].AsSpan(offset, rows.Length));
         }
 
         public void Read(int layer, int offset, Span<float> rows)
@@ -125,7 +126,7 @@ internal sealed class KvCache
             if (Floats is not null)
                 Floats[layer].AsSpan(offset, rows.Length).CopyTo(rows);
             else
-                HalfVectorOps.ToFloat(Halves![layer].AsSpan(offset, rows.Length), rows, SimdPath.Current);
+                Fp16.ToSingle(Halves![layer].AsSpan(offset, rows.Length), rows);
         }
 
         public void Move(int from, int to, int count)
