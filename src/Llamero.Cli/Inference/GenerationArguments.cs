@@ -44,8 +44,11 @@ internal sealed class GenerationArguments
 
     public CacheTypeArguments CacheTypes { get; } = new();
 
+    public GrammarArguments Grammar { get; } = new();
+
     public IEnumerable<Option> All() =>
     [
+        .. Grammar.All(),
         Model, Context, Predict, Temperature, TopK, TopP, MinP, Typical, RepeatPenalty, RepeatLastN, FrequencyPenalty,
         PresencePenalty, Mirostat, MirostatEta, MirostatTau, LogitBias, Seed, Threads, GpuLayers, Color, System, Keep,
         NoContextShift, ChatTemplate, BatchSize, ReversePrompt, IgnoreEos, NoEscape, Escape, .. CacheTypes.All(),
@@ -79,6 +82,7 @@ internal sealed class GenerationArguments
             MirostatTau = result.GetValue(MirostatTau),
             Seed = seed is -1 or uint.MaxValue ? null : (uint)seed,
             LogitBias = ParseLogitBias(result.GetValue(LogitBias) ?? []),
+            Grammar = Grammar.Read(result),
         };
         var options = new GenerationOptions
         {
