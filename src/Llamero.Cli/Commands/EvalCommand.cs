@@ -13,7 +13,7 @@ internal static class EvalCommand
 
     public static Command Create()
     {
-        var kind = new Argument<string>("task") { Description = "hellaswag (llama.cpp's 6-line text), winogrande (llama.cpp's CSV) or multiple-choice (JSONL)" };
+        var kind = new Argument<string>("task") { Description = "hellaswag (llama.cpp's 6-line text), winogrande (llama.cpp's CSV) or multiple-choice (JSONL, or llama.cpp's binary --multiple-choice file)" };
         kind.AcceptOnlyFromAmong(Kinds);
         var model = new Option<string>("--model", "-m") { Description = "GGUF model (path or hf:OWNER/NAME/FILE)", Required = true };
         var file = new Option<string>("--file", "-f") { Description = "Dataset file", Required = true };
@@ -32,14 +32,13 @@ internal static class EvalCommand
             try
             {
                 var path = parseResult.GetValue(file)!;
-                var text = File.ReadAllText(path);
                 var taskCount = parseResult.GetValue(tasks);
                 // Read the whole dataset before loading the model: a bad line fails at once.
                 Func<Func<string, int[]>, IReadOnlyList<ChoiceTask>> prepare = parseResult.GetValue(kind) switch
                 {
-                    "hellaswag" => Prepare(TaskSelection.HellaswagOrder(HellaswagDataset.Parse(text, path), taskCount > 0 ? taskCount : int.MaxValue), HellaswagDataset.ToTask),
-                    "winogrande" => Prepare(TaskSelection.RandomSubset(WinograndeDataset.Parse(text, path), taskCount), WinograndeDataset.ToTask),
-                    _ => Prepare(TaskSelection.RandomSubset(MultipleChoiceDataset.Parse(text, path), taskCount), MultipleChoiceDataset.ToTask),
+                    "hellaswag" => Prepare(TaskSelection.HellaswagOrder(HellaswagDataset.Parse(File.ReadAllText(path), path), taskCount > 0 ? taskCount : int.MaxValue), HellaswagDataset.ToTask),
+                    "winogrande" => Prepare(TaskSelection.RandomSubset(WinograndeDataset.Parse(File.ReadAllText(path), path), taskCount), WinograndeDataset.ToTask),
+                    _ => Prepare(TaskSelection.RandomSubset(MultipleChoiceDataset.Load(File.ReadAllBytes(path), path), taskCount), MultipleChoiceDataset.ToTask),
                 };
                 using var evalModel = EvaluationModel.Open(parseResult.GetValue(model)!);
                 var choiceTasks = prepare(evalModel.Tokenize);

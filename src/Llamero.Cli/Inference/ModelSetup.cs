@@ -20,10 +20,15 @@ internal static class ModelSetup
         {
             ContextSize = result.GetValue(args.Context),
             ChatTemplate = result.GetValue(args.ChatTemplate),
+            CacheTypes = args.CacheTypes.Read(result),
             Progress = LoadProgressBar.For(path, error),
         });
         var config = llm.Model.Config;
         error.WriteLine($"model: {path} ({config.Architecture}, {config.BlockCount} layers, dim {config.EmbeddingLength}, vocab {config.VocabSize}), loaded in {llm.LoadTime.TotalMilliseconds:F0} ms");
+        var caches = llm.CacheTypes;
+        var cacheBytes = (long)config.BlockCount * llm.ContextSize * config.KvLength *
+            (Models.KvCacheOptions.BytesPerElement(caches.Keys) + Models.KvCacheOptions.BytesPerElement(caches.Values));
+        error.WriteLine($"KV cache: {llm.ContextSize} positions, K {caches.Keys.ToString().ToLowerInvariant()}, V {caches.Values.ToString().ToLowerInvariant()}, {cacheBytes / 1048576.0:F2} MiB");
         return llm;
     }
 
@@ -40,7 +45,7 @@ internal static class ModelSetup
         var s = options.Sampling;
         error.WriteLine($"sampler params: repeat_last_n = {s.RepeatLastN}, repeat_penalty = {s.RepeatPenalty:F3}, frequency_penalty = {s.FrequencyPenalty:F3}, presence_penalty = {s.PresencePenalty:F3}, "
                         + $"top_k = {s.TopK}, top_p = {s.TopP:F3}, min_p = {s.MinP:F3}, typical_p = {s.TypicalP:F3}, temp = {s.Temperature:F3}, mirostat = {s.Mirostat}, mirostat_lr = {s.MirostatEta:F3}, mirostat_ent = {s.MirostatTau:F3}");
-        error.WriteLine($"sampler chain: {Sampling.SamplerChain.Create(s, llm.Tokenizer.VocabSize, llm.ContextSize)}");
+        error.WriteLine($"sampler chain: {Sampling.SamplerChain.Create(s, llm.Tokenizer.VocabSize, llm.ContextSize, llm.Tokenizer)}");
         error.WriteLine($"generate: n_ctx = {llm.ContextSize}, n_batch = {options.BatchSize}, n_predict = {options.MaxTokens}, n_keep = {options.Keep}, context shift = {(options.ContextShift ? "on" : "off")}, chat template = {llm.ChatTemplate.Name}");
         error.WriteLine();
     }

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 
 namespace Llamero.Evaluation;
@@ -7,7 +8,8 @@ namespace Llamero.Evaluation;
 /// line: the prompt in "question" (or "context", "ctx", "query"), the candidates in "choices" (or "endings"; an array
 /// of strings, or {"text": [...], "label": [...]} as the Hugging Face ARC files have), the right one in "label"
 /// (or "gold", "answer", "answerKey"): an index, or a label such as "B". Candidates are "question + ' ' + choice",
-/// scored like llama-perplexity's --multiple-choice (its binary format is not read).
+/// scored like llama-perplexity's --multiple-choice. <see cref="Load"/> also reads llama.cpp's binary format
+/// (<see cref="MultipleChoiceBinaryDataset"/>).
 /// </summary>
 public static class MultipleChoiceDataset
 {
@@ -15,8 +17,25 @@ public static class MultipleChoiceDataset
     private static readonly string[] ChoiceKeys = ["choices", "endings"];
     private static readonly string[] LabelKeys = ["label", "gold", "answer", "answerKey"];
 
-    /// <summary>One task as read.</summary>
+    /// <summary>One task as read; <paramref name="Line"/> is its line in JSONL, its 1-based number in the binary format.</summary>
     public sealed record Item(int Line, string Question, string[] Choices, int Gold);
+
+    /// <summary>Reads a dataset file's bytes: llama.cpp's binary format or JSONL, told apart by
+    /// <see cref="MultipleChoiceBinaryDataset.IsBinary"/>.</summary>
+    public static IReadOnlyList<Item> Load(byte[] data, string source)
+    {
+        if (MultipleChoiceBinaryDataset.IsBinary(data))
+            return MultipleChoiceBinaryDataset.Parse(data, source);
+        try
+        {
+            var text = data.AsSpan(data.AsSpan().StartsWith("\uFEFF"u8) ? 3 : 0);
+            return Parse(new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(text), source);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw new EvaluationException($"{source}: neither llama.cpp's binary multiple-choice format nor UTF-8 JSONL");
+        }
+    }
 
     /// <summary>Parses the JSONL text; a malformed line is an error naming it.</summary>
     public static IReadOnlyList<Item> Parse(string text, string source)

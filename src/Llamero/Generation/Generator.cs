@@ -178,7 +178,7 @@ public sealed class Generator
                 bias[id] = float.NegativeInfinity;
             sampling = sampling with { LogitBias = bias };
         }
-        var chain = SamplerChain.Create(sampling, Session.VocabSize, context);
+        var chain = SamplerChain.Create(sampling, Session.VocabSize, context, Tokenizer);
         return new Run(input, chain, keep);
     }
 

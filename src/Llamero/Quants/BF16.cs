@@ -49,28 +49,41 @@ public readonly struct BF16 : IQuantFormat, ISimdDot, IFloatElements<ushort>
         return level switch
         {
             SimdLevel.Avx512 => FloatDot.Avx512<BF16, ushort>(x, y),
-            SimdLevel.Avx2 => DotAvx2(x, y),
+            SimdLevel.Avx2 => FloatDot.Avx2<BF16, ushort>(x, y),
             SimdLevel.Vector256 => FloatDot.OnVector256<BF16, ushort>(x, y),
             SimdLevel.Vector128 => FloatDot.OnVector128<BF16, ushort>(x, y),
             _ => FloatDot.Reference<BF16, ushort>(x, y),
         };
     }
 
-    /// <summary>ggml's scalar ggml_vec_dot_bf16: float products summed in double.</summary>
+    /// <inheritdoc />
     public static void DotBatch(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride, int count, int n,
         Span<float> results, int resultStride) =>
-        BatchDot.OneByOne<BF16>(weights, activations, activationStride, count, n, results, resultStride);
+        DotBatchOn(SimdPath.Current, weights, activations, activationStride, count, n, results, resultStride);
 
+    /// <inheritdoc />
+    static void ISimdDot.DotBatchOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride,
+        int count, int n, Span<float> results, int resultStride) =>
+        DotBatchOn(level, weights, activations, activationStride, count, n, results, resultStride);
+
+    internal static void DotBatchOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride,
+        int count, int n, Span<float> results, int resultStride) =>
+        FloatDot.DotBatch<BF16, ushort>(level, weights, activations, activationStride, count, n, results, resultStride);
+
+    /// <summary>ggml's scalar ggml_vec_dot_bf16: float products summed in double.</summary>
     public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
         FloatDot.Reference<BF16, ushort>(BlockRows.Read<ushort>(weights, n, 1, Type), BlockRows.Read<ushort>(activations, n, 1, Type));
 
     /// <summary>Bit-identical to ggml_vec_dot_bf16 of the AVX2 build: (c1+c3)+(c2+c4), hsum_float_8, double tail.</summary>
-    private static float DotAvx2(ReadOnlySpan<ushort> x, ReadOnlySpan<ushort> y)
-    {
-        var np = x.Length & ~31;
-        var (s0, s1, s2, s3) = FloatDot.Avx2Sums<BF16, ushort>(x, y, np);
-        return FloatDot.DoubleTail<BF16, ushort>(x, y, np, Int8Dot.HorizontalSum((s0 + s2) + (s1 + s3)));
-    }
+    static float IFloatElements<ushort>.FinishAvx2(ReadOnlySpan<ushort> x, ReadOnlySpan<ushort> y, int np, in Avx2FloatSums sums) =>
+        FloatDot.DoubleTail<BF16, ushort>(x, y, np, Int8Dot.HorizontalSum((sums.S0 + sums.S2) + (sums.S1 + sums.S3)));
+
+    static Vector256<float> IFloatElements<ushort>.LoadFast256(ref ushort p, nuint i) =>
+        Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref p, i)), 16).AsSingle();
+
+    static bool IFloatElements<ushort>.MayNeedExactPass => false;
+    static Vector256<ushort> IFloatElements<ushort>.Track(Vector256<ushort> max, ref ushort p, nuint i) => max;
+    static bool IFloatElements<ushort>.NeedsExactPass(Vector256<ushort> max) => false;
 
     static float IFloatElements<ushort>.ToFloat(ushort v) => Bf16Bits.ToFloat(v);
 

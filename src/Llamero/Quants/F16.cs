@@ -49,28 +49,42 @@ public readonly struct F16 : IQuantFormat, ISimdDot, IFloatElements<ushort>
         return level switch
         {
             SimdLevel.Avx512 => FloatDot.Avx512<F16, ushort>(x, y),
-            SimdLevel.Avx2 => DotAvx2(x, y),
+            SimdLevel.Avx2 => FloatDot.Avx2<F16, ushort>(x, y),
             SimdLevel.Vector256 => FloatDot.OnVector256<F16, ushort>(x, y),
             SimdLevel.Vector128 => FloatDot.OnVector128<F16, ushort>(x, y),
             _ => FloatDot.Reference<F16, ushort>(x, y),
         };
     }
 
-    /// <summary>ggml's scalar ggml_vec_dot_f16: float products summed in double.</summary>
+    /// <inheritdoc />
     public static void DotBatch(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride, int count, int n,
         Span<float> results, int resultStride) =>
-        BatchDot.OneByOne<F16>(weights, activations, activationStride, count, n, results, resultStride);
+        DotBatchOn(SimdPath.Current, weights, activations, activationStride, count, n, results, resultStride);
 
+    /// <inheritdoc />
+    static void ISimdDot.DotBatchOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride,
+        int count, int n, Span<float> results, int resultStride) =>
+        DotBatchOn(level, weights, activations, activationStride, count, n, results, resultStride);
+
+    internal static void DotBatchOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride,
+        int count, int n, Span<float> results, int resultStride) =>
+        FloatDot.DotBatch<F16, ushort>(level, weights, activations, activationStride, count, n, results, resultStride);
+
+    /// <summary>ggml's scalar ggml_vec_dot_f16: float products summed in double.</summary>
     public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
         FloatDot.Reference<F16, ushort>(BlockRows.Read<ushort>(weights, n, 1, Type), BlockRows.Read<ushort>(activations, n, 1, Type));
 
     /// <summary>Bit-identical to ggml_vec_dot_f16 of the AVX2 build.</summary>
-    private static float DotAvx2(ReadOnlySpan<ushort> x, ReadOnlySpan<ushort> y)
-    {
-        var np = x.Length & ~31;
-        var (s0, s1, s2, s3) = FloatDot.Avx2Sums<F16, ushort>(x, y, np);
-        return FloatDot.DoubleTail<F16, ushort>(x, y, np, FloatDot.HaddReduce(s0, s1, s2, s3));
-    }
+    static float IFloatElements<ushort>.FinishAvx2(ReadOnlySpan<ushort> x, ReadOnlySpan<ushort> y, int np, in Avx2FloatSums sums) =>
+        FloatDot.DoubleTail<F16, ushort>(x, y, np, FloatDot.HaddReduce(sums.S0, sums.S1, sums.S2, sums.S3));
+
+    static Vector256<float> IFloatElements<ushort>.LoadFast256(ref ushort p, nuint i) =>
+        Fp16.ToFloatFinite(Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref Unsafe.As<ushort, short>(ref p), i)));
+
+    static bool IFloatElements<ushort>.MayNeedExactPass => true;
+    static Vector256<ushort> IFloatElements<ushort>.Track(Vector256<ushort> max, ref ushort p, nuint i) =>
+        Fp16.MaxMagnitude(max, Vector256.LoadUnsafe(ref p, i));
+    static bool IFloatElements<ushort>.NeedsExactPass(Vector256<ushort> max) => Fp16.SawInfinityOrNaN(max);
 
     static float IFloatElements<ushort>.ToFloat(ushort v) => Fp16.ToFloat(v);
 

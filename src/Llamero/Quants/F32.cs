@@ -37,27 +37,35 @@ public readonly struct F32 : IQuantFormat, ISimdDot, IFloatElements<float>
         return level switch
         {
             SimdLevel.Avx512 => FloatDot.Avx512<F32, float>(x, y),
-            SimdLevel.Avx2 => DotAvx2(x, y),
+            SimdLevel.Avx2 => FloatDot.Avx2<F32, float>(x, y),
             SimdLevel.Vector256 => FloatDot.OnVector256<F32, float>(x, y),
             SimdLevel.Vector128 => FloatDot.OnVector128<F32, float>(x, y),
             _ => FloatDot.Reference<F32, float>(x, y),
         };
     }
 
-    /// <summary>ggml's scalar ggml_vec_dot_f32: float products summed in double.</summary>
+    /// <inheritdoc />
     public static void DotBatch(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride, int count, int n,
         Span<float> results, int resultStride) =>
-        BatchDot.OneByOne<F32>(weights, activations, activationStride, count, n, results, resultStride);
+        DotBatchOn(SimdPath.Current, weights, activations, activationStride, count, n, results, resultStride);
 
+    /// <inheritdoc />
+    static void ISimdDot.DotBatchOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride,
+        int count, int n, Span<float> results, int resultStride) =>
+        DotBatchOn(level, weights, activations, activationStride, count, n, results, resultStride);
+
+    internal static void DotBatchOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride,
+        int count, int n, Span<float> results, int resultStride) =>
+        FloatDot.DotBatch<F32, float>(level, weights, activations, activationStride, count, n, results, resultStride);
+
+    /// <summary>ggml's scalar ggml_vec_dot_f32: float products summed in double.</summary>
     public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
         FloatDot.Reference<F32, float>(BlockRows.Read<float>(weights, n, 1, Type), BlockRows.Read<float>(activations, n, 1, Type));
 
     /// <summary>Bit-identical to ggml_vec_dot_f32 of the AVX2 build.</summary>
-    private static float DotAvx2(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    static float IFloatElements<float>.FinishAvx2(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int np, in Avx2FloatSums sums)
     {
-        var np = x.Length & ~31;
-        var (s0, s1, s2, s3) = FloatDot.Avx2Sums<F32, float>(x, y, np);
-        var sumf = FloatDot.HaddReduce(s0, s1, s2, s3);
+        var sumf = FloatDot.HaddReduce(sums.S0, sums.S1, sums.S2, sums.S3);
         // The leftovers as GCC compiled them: vectorised products (no FMA) added in order for every whole
         // group of four, then fused multiply-adds for the last one to three elements; the sum stays a float.
         var plainEnd = np + ((x.Length - np) & ~3);
@@ -71,6 +79,11 @@ public readonly struct F32 : IQuantFormat, ISimdDot, IFloatElements<float>
             sumf = MathF.FusedMultiplyAdd(x[i], y[i], sumf);
         return sumf;
     }
+
+    static Vector256<float> IFloatElements<float>.LoadFast256(ref float p, nuint i) => Vector256.LoadUnsafe(ref p, i);
+    static bool IFloatElements<float>.MayNeedExactPass => false;
+    static Vector256<ushort> IFloatElements<float>.Track(Vector256<ushort> max, ref float p, nuint i) => max;
+    static bool IFloatElements<float>.NeedsExactPass(Vector256<ushort> max) => false;
 
     static float IFloatElements<float>.ToFloat(float v) => v;
     static Vector256<float> IFloatElements<float>.Load256(ref float p, nuint i) => Vector256.LoadUnsafe(ref p, i);

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Llamero.Kernels;
 
 namespace Llamero.Quants;
 
@@ -19,6 +20,30 @@ internal interface IFloatElements<T>
 
     /// <summary>Elements i..i+15.</summary>
     static abstract Vector512<float> Load512(ref T p, nuint i);
+
+    /// <summary>Elements i..i+7 on AVX2, by the cheapest conversion that is exact for finite values (F16: see
+    /// <see cref="Fp16.ToFloatFinite"/>); the loop checks <see cref="Track"/> when <see cref="MayNeedExactPass"/>.</summary>
+    static abstract Vector256<float> LoadFast256(ref T p, nuint i);
+
+    /// <summary>True when <see cref="LoadFast256"/> can be wrong (for infinities and NaNs).</summary>
+    static abstract bool MayNeedExactPass { get; }
+
+    /// <summary>Folds elements i..i+15 into <paramref name="max"/>; <see cref="NeedsExactPass"/> says whether one
+    /// of them defeats <see cref="LoadFast256"/>.</summary>
+    static abstract Vector256<ushort> Track(Vector256<ushort> max, ref T p, nuint i);
+
+    /// <summary>True when a <see cref="Track"/> accumulator saw an element <see cref="LoadFast256"/> gets wrong.</summary>
+    static abstract bool NeedsExactPass(Vector256<ushort> max);
+
+    /// <summary>The end of the format's AVX2 dot after the 32-element loop: reduce the four accumulators and add
+    /// elements [np, length) the way its ggml function does.</summary>
+    static abstract float FinishAvx2(ReadOnlySpan<T> x, ReadOnlySpan<T> y, int np, in Avx2FloatSums sums);
+}
+
+/// <summary>The four 8-wide accumulators of ggml's AVX2 float dot (elements i..i+7, +8.., +16.., +24.. of each step).</summary>
+internal readonly struct Avx2FloatSums(Vector256<float> s0, Vector256<float> s1, Vector256<float> s2, Vector256<float> s3)
+{
+    public readonly Vector256<float> S0 = s0, S1 = s1, S2 = s2, S3 = s3;
 }
 
 /// <summary>
@@ -57,6 +82,119 @@ internal static class FloatDot
             s3 = Fma.MultiplyAdd(TE.Load256(ref px, i + 24), TE.Load256(ref py, i + 24), s3);
         }
         return (s0, s1, s2, s3);
+    }
+
+    /// <summary>ggml's AVX2 float dot: four FMA accumulators over 32-element steps, then the format's finish.
+    /// Converts with <see cref="IFloatElements{T}.LoadFast256"/> and redoes the sums exactly when an element needs it.</summary>
+    public static float Avx2<TE, T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y)
+        where TE : IFloatElements<T>
+        where T : unmanaged
+    {
+        var np = x.Length & ~31;
+        if (!TE.MayNeedExactPass)
+            return TE.FinishAvx2(x, y, np, Avx2FastSums<TE, T>(x, y, np, out _));
+        var sums = Avx2FastSums<TE, T>(x, y, np, out var max);
+        if (TE.NeedsExactPass(max))
+        {
+            var (s0, s1, s2, s3) = Avx2Sums<TE, T>(x, y, np);
+            sums = new Avx2FloatSums(s0, s1, s2, s3);
+        }
+        return TE.FinishAvx2(x, y, np, sums);
+    }
+
+    private static Avx2FloatSums Avx2FastSums<TE, T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, int np, out Vector256<ushort> max)
+        where TE : IFloatElements<T>
+        where T : unmanaged
+    {
+        ref var px = ref MemoryMarshal.GetReference(x);
+        ref var py = ref MemoryMarshal.GetReference(y);
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        var m = Vector256<ushort>.Zero;
+        for (nuint i = 0; i < (nuint)np; i += 32)
+        {
+            if (TE.MayNeedExactPass)
+                m = TE.Track(TE.Track(TE.Track(TE.Track(m, ref px, i), ref px, i + 16), ref py, i), ref py, i + 16);
+            s0 = Fma.MultiplyAdd(TE.LoadFast256(ref px, i), TE.LoadFast256(ref py, i), s0);
+            s1 = Fma.MultiplyAdd(TE.LoadFast256(ref px, i + 8), TE.LoadFast256(ref py, i + 8), s1);
+            s2 = Fma.MultiplyAdd(TE.LoadFast256(ref px, i + 16), TE.LoadFast256(ref py, i + 16), s2);
+            s3 = Fma.MultiplyAdd(TE.LoadFast256(ref px, i + 24), TE.LoadFast256(ref py, i + 24), s3);
+        }
+        max = m;
+        return new Avx2FloatSums(s0, s1, s2, s3);
+    }
+
+    /// <summary>
+    /// The AVX2 batch: the weight row <paramref name="x"/> against <paramref name="count"/> rows of as many elements
+    /// (<paramref name="stride"/> elements apart), two rows per pass so each weight vector is converted once for
+    /// both; every result bit-identical to <see cref="Avx2{TE,T}"/> of the same rows.
+    /// </summary>
+    public static void Avx2Batch<TE, T>(ReadOnlySpan<T> x, ReadOnlySpan<T> rows, int stride, int count, Span<float> results, int resultStride)
+        where TE : IFloatElements<T>
+        where T : unmanaged
+    {
+        var n = x.Length;
+        var np = n & ~31;
+        ref var px = ref MemoryMarshal.GetReference(x);
+        var r = 0;
+        for (; r + 2 <= count; r += 2)
+        {
+            var y0 = rows.Slice(r * stride, n);
+            var y1 = rows.Slice((r + 1) * stride, n);
+            ref var p0 = ref MemoryMarshal.GetReference(y0);
+            ref var p1 = ref MemoryMarshal.GetReference(y1);
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+            var m = Vector256<ushort>.Zero;
+            for (nuint i = 0; i < (nuint)np; i += 32)
+            {
+                if (TE.MayNeedExactPass)
+                {
+                    m = TE.Track(TE.Track(TE.Track(m, ref px, i), ref px, i + 16), ref p0, i);
+                    m = TE.Track(TE.Track(TE.Track(m, ref p0, i + 16), ref p1, i), ref p1, i + 16);
+                }
+                var w = TE.LoadFast256(ref px, i);
+                a0 = Fma.MultiplyAdd(w, TE.LoadFast256(ref p0, i), a0);
+                b0 = Fma.MultiplyAdd(w, TE.LoadFast256(ref p1, i), b0);
+                w = TE.LoadFast256(ref px, i + 8);
+                a1 = Fma.MultiplyAdd(w, TE.LoadFast256(ref p0, i + 8), a1);
+                b1 = Fma.MultiplyAdd(w, TE.LoadFast256(ref p1, i + 8), b1);
+                w = TE.LoadFast256(ref px, i + 16);
+                a2 = Fma.MultiplyAdd(w, TE.LoadFast256(ref p0, i + 16), a2);
+                b2 = Fma.MultiplyAdd(w, TE.LoadFast256(ref p1, i + 16), b2);
+                w = TE.LoadFast256(ref px, i + 24);
+                a3 = Fma.MultiplyAdd(w, TE.LoadFast256(ref p0, i + 24), a3);
+                b3 = Fma.MultiplyAdd(w, TE.LoadFast256(ref p1, i + 24), b3);
+            }
+            if (TE.MayNeedExactPass && TE.NeedsExactPass(m))
+            {
+                results[r * resultStride] = Avx2<TE, T>(x, y0);
+                results[(r + 1) * resultStride] = Avx2<TE, T>(x, y1);
+                continue;
+            }
+            results[r * resultStride] = TE.FinishAvx2(x, y0, np, new Avx2FloatSums(a0, a1, a2, a3));
+            results[(r + 1) * resultStride] = TE.FinishAvx2(x, y1, np, new Avx2FloatSums(b0, b1, b2, b3));
+        }
+        if (r < count)
+            results[r * resultStride] = Avx2<TE, T>(x, rows.Slice(r * stride, n));
+    }
+
+    /// <summary><see cref="IQuantFormat.DotBatch"/> of a float format on <paramref name="level"/>: the two-row kernel on
+    /// AVX2, one <see cref="ISimdDot.DotOn"/> per row on the other paths.</summary>
+    public static void DotBatch<TF, T>(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int stride, int count,
+        int n, Span<float> results, int resultStride)
+        where TF : IQuantFormat, ISimdDot, IFloatElements<T>
+        where T : unmanaged
+    {
+        BatchDot.Check<TF>(activations, stride, count, n, results, resultStride);
+        var size = Unsafe.SizeOf<T>();
+        if (level != SimdLevel.Avx2 || stride % size != 0)
+        {
+            for (var r = 0; r < count; r++)
+                results[r * resultStride] = TF.DotOn(level, weights, activations.Slice(r * stride, n * size), n);
+            return;
+        }
+        Avx2Batch<TF, T>(BlockRows.Read<T>(weights, n, 1, TF.Type), MemoryMarshal.Cast<byte, T>(activations), stride / size, count,
+            results, resultStride);
     }
 
     /// <summary>ggml's GGML_F32x8_REDUCE: (s0+s2)+(s1+s3), halves added, then two horizontal adds.</summary>

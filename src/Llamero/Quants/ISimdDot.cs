@@ -11,4 +11,9 @@ internal interface ISimdDot
 {
     /// <summary>The dot product computed by the <paramref name="level"/> path (which the CPU must support).</summary>
     static abstract float DotOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n);
+
+    /// <summary><see cref="IQuantFormat.DotBatch"/> computed by the <paramref name="level"/> path (which the CPU must
+    /// support); each result bit-identical to <see cref="DotOn"/> on the same path.</summary>
+    static abstract void DotBatchOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride,
+        int count, int n, Span<float> results, int resultStride);
 }

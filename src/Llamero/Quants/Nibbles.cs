@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Llamero.Quants;
 
@@ -35,5 +36,25 @@ internal static class Nibbles
         var (nlo, nhi) = Split(in qs);
         var (hlo, hhi) = FifthBits(in qh);
         return (nlo | hlo, nhi | hhi);
+    }
+
+    /// <summary>The 32 nibbles as bytes 0..15 in one vector: low nibbles (elements 0..15), then high nibbles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Spread(in Bytes16 qs)
+    {
+        var q = Vector128.LoadUnsafe(ref Unsafe.AsRef(in qs[0]));
+        return Vector256.Create(q, Vector128.ShiftRightLogical(q.AsUInt16(), 4).AsByte()) & Vector256.Create((byte)0x0F);
+    }
+
+    /// <summary>The fifth bits of a Q5 block as byte masks: 0xFF where bit j of qh (element j) is set, else 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> FifthBitMask(in Bytes4 qh)
+    {
+        var bytes = Vector256.Create(Unsafe.ReadUnaligned<uint>(in qh[0])).AsByte();
+        // Byte j of the result looks at byte j/8 of qh (each 128-bit lane holds all four bytes).
+        var index = Vector256.Create(0x0000000000000000ul, 0x0101010101010101ul, 0x0202020202020202ul, 0x0303030303030303ul).AsByte();
+        var spread = Avx2.IsSupported ? Avx2.Shuffle(bytes, index) : Vector256.Shuffle(bytes, index);
+        var bit = Vector256.Create(0x8040201008040201ul).AsByte();
+        return Vector256.Equals(spread & bit, bit);
     }
 }

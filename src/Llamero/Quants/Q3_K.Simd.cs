@@ -17,63 +17,61 @@ public sealed partial class Q3_K
         return Vector128.Create(a0, a1, a2, a3).AsSByte() - Vector128.Create((sbyte)32);
     }
 
-    static float IKQuantKernels.DotAvx2(ref byte x, ref byte y, int blocks) => DotAvx2Kernel(ref x, ref y, blocks);
-
-    private static float DotAvx2Kernel(ref byte x, ref byte y, int blocks)
-    {
-        var acc = Vector256<float>.Zero;
-        for (nint i = 0; i < blocks; i++)
-        {
-            ref var xb = ref Unsafe.Add(ref x, i * BlockBytes);
-            ref var yb = ref Unsafe.Add(ref y, i * Q8_K.BlockBytes);
-            var d = KQuantHelpers.ReadHalf(ref xb, DOffset) * Unsafe.ReadUnaligned<float>(ref yb);
-            var scales8 = ScalesVector(ref xb);
-            var offset = Avx2.ShiftLeftLogical(KQuantAvx2.GroupSums(ref yb, scales8), 2);
-
-            // Bit 4h+j of each HMask byte, moved to bit 2 (value 4); shifting right one bit per group keeps
-            // bits that cross bytes out of bit 0 for all eight groups.
-            var high = Vector256.LoadUnsafe(ref xb).AsUInt16();
-            ref var q8 = ref Unsafe.Add(ref yb, Q8_K.QsOffset);
-            var sumi = Half128(ref xb, ref q8, scales8, high, 0) + Half128(ref xb, ref q8, scales8, Avx2.ShiftRightLogical(high, 4), 1);
-            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi - offset), acc);
-        }
-        return Vector256.Sum(acc);
-    }
-
     /// <summary>
-    /// Σ scale·q·a over weights 128·h .. 128·h+127 with unsigned levels. <paramref name="high"/> holds HMask
-    /// shifted right by 4h, so bit j of each byte is the high bit of group j; it is moved to bit 2 (value 4).
-    /// 16-bit shifts let bits cross bytes, but never into bit 2 of a byte they are read from.
+    /// A Q3_K block for the AVX2 kernels: level vector 4h+j is bits 2j of the 32 Qs bytes of half h, plus bit
+    /// 4h+j of each HMask byte moved to bit 2 (value 4) by one 16-bit shift; bits crossing bytes are masked off.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Half128(ref byte xb, ref byte q8, Vector128<sbyte> scales8, Vector256<ushort> high, int h)
+    private struct Avx2Block : IKQuantAvx2Block
     {
-        var bit2 = Vector256.Create((byte)4);
-        var bits = Vector256.LoadUnsafe(ref xb, (nuint)(QsOffset + 32 * h));
-        var q0 = KQuantAvx2.TwoBits(bits, 0) | (Avx2.ShiftLeftLogical(high, 2).AsByte() & bit2);
-        var q1 = KQuantAvx2.TwoBits(bits, 2) | (Avx2.ShiftLeftLogical(high, 1).AsByte() & bit2);
-        var q2 = KQuantAvx2.TwoBits(bits, 4) | (high.AsByte() & bit2);
-        var q3 = KQuantAvx2.TwoBits(bits, 6) | (Avx2.ShiftRightLogical(high, 1).AsByte() & bit2);
-        return KQuantAvx2.ScaledGroupPair(q0, ref q8, scales8, 4 * h) + KQuantAvx2.ScaledGroupPair(q1, ref q8, scales8, 4 * h + 1)
-             + KQuantAvx2.ScaledGroupPair(q2, ref q8, scales8, 4 * h + 2) + KQuantAvx2.ScaledGroupPair(q3, ref q8, scales8, 4 * h + 3);
+        private Vector128<sbyte> _scales8;
+        private Vector256<byte> _high;
+
+        public static int BlockBytes => Q3_K.BlockBytes;
+        public static bool HasMins => false;
+        public float D { get; private set; }
+        public readonly float DMin => 0;
+        public Vector256<short> Coefficients { get; private set; }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Load(ref byte xb)
+        {
+            _scales8 = ScalesVector(ref xb);
+            Coefficients = Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int16(_scales8), 2);
+            _high = Vector256.LoadUnsafe(ref xb);
+            D = KQuantHelpers.ReadHalf(ref xb, DOffset);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Pair(ref byte xb, int p, out Vector256<byte> levels0, out Vector256<byte> levels1,
+            out Vector256<short> scales0, out Vector256<short> scales1)
+        {
+            var three = Vector256.Create((byte)3);
+            var bit2 = Vector256.Create((byte)4);
+            var h = p >> 1;
+            var j = 2 * (p & 1);
+            var bits = Vector256.LoadUnsafe(ref xb, (nuint)(QsOffset + 32 * h));
+            levels0 = (KQuantAvx2Kernels.ShiftBits(bits, -2 * j) & three) | (KQuantAvx2Kernels.ShiftBits(_high, 2 - 4 * h - j) & bit2);
+            levels1 = (KQuantAvx2Kernels.ShiftBits(bits, -2 * j - 2) & three) | (KQuantAvx2Kernels.ShiftBits(_high, 1 - 4 * h - j) & bit2);
+            scales0 = KQuantAvx2Kernels.GroupPairScales(_scales8, 2 * p);
+            scales1 = KQuantAvx2Kernels.GroupPairScales(_scales8, 2 * p + 1);
+        }
     }
 
-    /// <summary>No 512-bit kernel yet: AVX-512 machines run the AVX2 one.</summary>
-    static float IKQuantKernels.DotAvx512(ref byte x, ref byte y, int blocks) => DotAvx2Kernel(ref x, ref y, blocks);
-
-    static float IKQuantKernels.DotPortable(bool wide, ref byte x, ref byte y, int blocks)
+    private struct PortableBlock : IKQuantPortableBlock
     {
-        KQuantPortable.Weights256 w = default;
-        KQuantPortable.Scales16 scales = default;
-        float sum = 0;
-        for (nint i = 0; i < blocks; i++)
+        public static int BlockBytes => Q3_K.BlockBytes;
+        public static bool HasMins => false;
+
+        public static void Unpack(ref byte xb, ref KQuantPortable.Weights256 levels, ref KQuantPortable.Scales16 scales,
+            ref KQuantPortable.Scales16 coefficients, out float d, out float dMin)
         {
-            ref var xb = ref Unsafe.Add(ref x, i * BlockBytes);
-            ref var yb = ref Unsafe.Add(ref y, i * Q8_K.BlockBytes);
             var scales8 = ScalesVector(ref xb);
             for (var g = 0; g < 16; g++)
+            {
                 scales[g] = scales8.GetElement(g);
-            ref var wb = ref Unsafe.As<KQuantPortable.Weights256, byte>(ref w);
+                coefficients[g] = 4 * scales[g];
+            }
+            ref var wb = ref Unsafe.As<KQuantPortable.Weights256, byte>(ref levels);
             var three = Vector128.Create((byte)3);
             var one = Vector128.Create((byte)1);
             for (nuint part = 0; part < 2; part++)
@@ -91,10 +89,8 @@ public sealed partial class Q3_K
                     }
                 }
             }
-            var isum = KQuantPortable.ScaledBlockDot(wide, ref w[0], ref KQuantPortable.Quants(ref yb), ref scales)
-                     - 4 * KQuantPortable.GroupSums(ref yb, ref scales);
-            sum += KQuantHelpers.ReadHalf(ref xb, DOffset) * Unsafe.ReadUnaligned<float>(ref yb) * isum;
+            d = KQuantHelpers.ReadHalf(ref xb, DOffset);
+            dMin = 0;
         }
-        return sum;
     }
 }

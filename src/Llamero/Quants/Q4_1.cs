@@ -103,7 +103,16 @@ public readonly struct Q4_1 : IQuantFormat, ISimdDot, IInt8BlockPair<Q4_1.Block,
     /// <inheritdoc />
     public static void DotBatch(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride, int count, int n,
         Span<float> results, int resultStride) =>
-        BatchDot.OneByOne<Q4_1>(weights, activations, activationStride, count, n, results, resultStride);
+        DotBatchOn(SimdPath.Current, weights, activations, activationStride, count, n, results, resultStride);
+
+    /// <inheritdoc />
+    static void ISimdDot.DotBatchOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride,
+        int count, int n, Span<float> results, int resultStride) =>
+        DotBatchOn(level, weights, activations, activationStride, count, n, results, resultStride);
+
+    internal static void DotBatchOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride,
+        int count, int n, Span<float> results, int resultStride) =>
+        Int8BlockDot.DotBatch<Q4_1, Block, Q8_1.Block>(level, weights, activations, activationStride, count, n, results, resultStride);
 
     public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
     {
@@ -131,15 +140,9 @@ public readonly struct Q4_1 : IQuantFormat, ISimdDot, IInt8BlockPair<Q4_1.Block,
         return (lo.AsSByte(), hi.AsSByte());
     }
 
-    static Vector256<sbyte> IInt8BlockPair<Block, Q8_1.Block>.Weights256(in Block w)
-    {
-        var (lo, hi) = Nibbles.Split(in w.Qs);
-        return Vector256.Create(lo, hi).AsSByte();
-    }
-
-    static (Vector128<sbyte> Low, Vector128<sbyte> High) IInt8BlockPair<Block, Q8_1.Block>.Activations(in Q8_1.Block a) => Q8_1.QuantHalves(in a);
-    static Vector256<sbyte> IInt8BlockPair<Block, Q8_1.Block>.Activations256(in Q8_1.Block a) => Q8_1.Quants(in a);
-    static float IInt8BlockPair<Block, Q8_1.Block>.Scale(in Block w, in Q8_1.Block a) => Fp16.ToFloat(w.D) * Fp16.ToFloat(a.D);
+    static Vector256<sbyte> IInt8BlockPair<Block, Q8_1.Block>.Weights256(in Block w) => Nibbles.Spread(in w.Qs).AsSByte();
+    static bool IInt8BlockPair<Block, Q8_1.Block>.UnsignedWeights => true;
+    static float IInt8BlockPair<Block, Q8_1.Block>.WeightScale(in Block w) => Fp16.ToFloat(w.D);
     static bool IInt8BlockPair<Block, Q8_1.Block>.HasOffset => true;
-    static float IInt8BlockPair<Block, Q8_1.Block>.Offset(in Block w, in Q8_1.Block a) => Fp16.ToFloat(w.M) * Fp16.ToFloat(a.S);
+    static float IInt8BlockPair<Block, Q8_1.Block>.WeightMin(in Block w) => Fp16.ToFloat(w.M);
 }

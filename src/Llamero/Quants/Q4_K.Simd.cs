@@ -9,75 +9,61 @@ namespace Llamero.Quants;
 public sealed partial class Q4_K
 {
     /// <summary>
-    /// AVX-512 machines run the AVX2 kernel: a 512-bit version (nibbles broadcast to both halves, one chunk per
-    /// instruction) measured 23% slower than this one on a Xeon with AVX-512BW (10.0 vs 13.0 GB/s in cache).
-    /// </summary>
-    static float IKQuantKernels.DotAvx512(ref byte x, ref byte y, int blocks) => DotAvx2Kernel(ref x, ref y, blocks);
-
-    static float IKQuantKernels.DotAvx2(ref byte x, ref byte y, int blocks) => DotAvx2Kernel(ref x, ref y, blocks);
-
-    private static float DotAvx2Kernel(ref byte x, ref byte y, int blocks)
-    {
-        var acc = Vector256<float>.Zero;
-        var accMin = Vector128<float>.Zero;
-        for (nint i = 0; i < blocks; i++)
-        {
-            ref var xb = ref Unsafe.Add(ref x, i * BlockBytes);
-            ref var yb = ref Unsafe.Add(ref y, i * Q8_K.BlockBytes);
-            var dy = Unsafe.ReadUnaligned<float>(ref yb);
-            var d = KQuantHelpers.ReadHalf(ref xb, 0) * dy;
-            var dmin = -KQuantHelpers.ReadHalf(ref xb, 2) * dy;
-
-            var scales = ScalesAndMinsAvx2(ref xb, ref yb, dmin, ref accMin);
-            ref var q4 = ref Unsafe.Add(ref xb, QsOffset);
-            ref var q8 = ref Unsafe.Add(ref yb, Q8_K.QsOffset);
-            var sumi = Chunk(ref q4, ref q8, scales, 0) + Chunk(ref q4, ref q8, scales, 1)
-                     + Chunk(ref q4, ref q8, scales, 2) + Chunk(ref q4, ref q8, scales, 3);
-            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
-        }
-        return Vector256.Sum(acc) + Vector128.Sum(accMin);
-    }
-
-    /// <summary>
-    /// Unpacks the Q4_K/Q5_K scales of a block: returns the eight scales as int16 (twice, one copy per 128-bit
-    /// lane) and adds dmin·Σ_j min_j·(bsum_2j + bsum_2j+1) to <paramref name="accMin"/>.
+    /// The Q4_K/Q5_K scales and mins of a block for AVX2: the eight scales as int16 in both 128-bit halves (for
+    /// <see cref="SubBlockScale"/>) and each min repeated for the two 16-weight groups of its sub-block.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<byte> ScalesAndMinsAvx2(ref byte xb, ref byte yb, float dmin, ref Vector128<float> accMin)
+    internal static void ScalesAndMinsAvx2(ref byte xb, out Vector256<byte> scales, out Vector256<short> mins)
     {
         KQuantHelpers.UnpackScaleMinK4(ref Unsafe.Add(ref xb, ScalesOffset), out var s0, out var s1, out var m0, out var m1);
-        var scalesAndMins = Avx2.ConvertToVector256Int16(Vector128.Create(s0, s1, m0, m1).AsByte());
-        var bsums = Vector256.LoadUnsafe(ref Unsafe.As<byte, short>(ref Unsafe.Add(ref yb, Q8_K.BSumsOffset)));
-        var pairSums = Ssse3.HorizontalAdd(bsums.GetLower(), bsums.GetUpper());
-        var minProducts = Sse2.MultiplyAddAdjacent(scalesAndMins.GetUpper(), pairSums);
-        accMin = Fma.MultiplyAdd(Vector128.Create(dmin), Sse2.ConvertToVector128Single(minProducts), accMin);
-        return Vector256.Create(scalesAndMins.GetLower(), scalesAndMins.GetLower()).AsByte();
+        var bytes = Vector128.Create(s0, s1, m0, m1).AsByte();
+        var scales16 = Avx2.ConvertToVector256Int16(bytes).GetLower();
+        scales = Vector256.Create(scales16, scales16).AsByte();
+        var minPairs = Ssse3.Shuffle(bytes, Vector128.Create((byte)8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15));
+        mins = Avx2.ConvertToVector256Int16(minPairs);
     }
 
-    /// <summary>Sub-block scales 2j and 2j+1 broadcast to int16 lanes (bytes 4j, 4j+1 and 4j+2, 4j+3 of <paramref name="scales"/>).</summary>
+    /// <summary>Sub-block <paramref name="s"/>'s scale in every int16 lane (bytes 2s, 2s+1 of <paramref name="scales"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static (Vector256<short> Low, Vector256<short> High) ScalePair(Vector256<byte> scales, int j) =>
-        (Avx2.Shuffle(scales, Vector256.Create((short)(((4 * j + 1) << 8) | (4 * j))).AsByte()).AsInt16(),
-         Avx2.Shuffle(scales, Vector256.Create((short)(((4 * j + 3) << 8) | (4 * j + 2))).AsByte()).AsInt16());
+    internal static Vector256<short> SubBlockScale(Vector256<byte> scales, int s) =>
+        Avx2.Shuffle(scales, Vector256.Create((short)(((2 * s + 1) << 8) | (2 * s))).AsByte()).AsInt16();
 
-    /// <summary>64 weights (32 bytes of nibbles) against 64 int8 activations, scaled by sub-blocks 2j and 2j+1.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Chunk(ref byte q4, ref byte q8, Vector256<byte> scales, int j)
+    /// <summary>A Q4_K block for the AVX2 kernels: level vectors 2p, 2p+1 are the low and high nibbles of chunk p.</summary>
+    private struct Avx2Block : IKQuantAvx2Block
     {
-        var low4 = Vector256.Create((byte)0x0F);
-        var bits = Vector256.LoadUnsafe(ref q4, (nuint)(32 * j));
-        var lo = bits & low4;
-        var hi = Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4;
-        var actLo = Vector256.LoadUnsafe(ref q8, (nuint)(64 * j)).AsSByte();
-        var actHi = Vector256.LoadUnsafe(ref q8, (nuint)(64 * j + 32)).AsSByte();
-        var (scaleLo, scaleHi) = ScalePair(scales, j);
-        var pLo = Avx2.MultiplyAddAdjacent(scaleLo, Avx2.MultiplyAddAdjacent(lo, actLo));
-        var pHi = Avx2.MultiplyAddAdjacent(scaleHi, Avx2.MultiplyAddAdjacent(hi, actHi));
-        return pLo + pHi;
+        private Vector256<byte> _scales;
+
+        public static int BlockBytes => Q4_K.BlockBytes;
+        public static bool HasMins => true;
+        public float D { get; private set; }
+        public float DMin { get; private set; }
+        public Vector256<short> Coefficients { get; private set; }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Load(ref byte xb)
+        {
+            ScalesAndMinsAvx2(ref xb, out _scales, out var mins);
+            Coefficients = mins;
+            D = KQuantHelpers.ReadHalf(ref xb, 0);
+            DMin = -KQuantHelpers.ReadHalf(ref xb, 2);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Pair(ref byte xb, int p, out Vector256<byte> levels0, out Vector256<byte> levels1,
+            out Vector256<short> scales0, out Vector256<short> scales1)
+        {
+            var low4 = Vector256.Create((byte)0x0F);
+            var bits = Vector256.LoadUnsafe(ref xb, (nuint)(QsOffset + 32 * p));
+            levels0 = bits & low4;
+            levels1 = Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4;
+            scales0 = SubBlockScale(_scales, 2 * p);
+            scales1 = SubBlockScale(_scales, 2 * p + 1);
+        }
     }
 
-    /// <summary>The Q4_K/Q5_K scales and mins of a block, one per 16-weight group.</summary>
-    internal static void ScalesAndMinsPortable(ref byte xb, ref KQuantPortable.Scales16 scales, ref KQuantPortable.Scales16 mins)
+    /// <summary>The Q4_K/Q5_K scales and mins of a block, one per 16-weight group, and the block's d and −dmin.</summary>
+    internal static void ScalesAndMinsPortable(ref byte xb, ref KQuantPortable.Scales16 scales, ref KQuantPortable.Scales16 mins,
+        out float d, out float dMin)
     {
         KQuantHelpers.UnpackScaleMinK4(ref Unsafe.Add(ref xb, ScalesOffset), out var s0, out var s1, out var m0, out var m1);
         var sc = (ulong)s0 | ((ulong)s1 << 32);
@@ -87,35 +73,30 @@ public sealed partial class Q4_K
             scales[g] = (int)((sc >> (8 * (g / 2))) & 0xFF);
             mins[g] = (int)((mn >> (8 * (g / 2))) & 0xFF);
         }
+        d = KQuantHelpers.ReadHalf(ref xb, 0);
+        dMin = -KQuantHelpers.ReadHalf(ref xb, 2);
     }
 
-    static float IKQuantKernels.DotPortable(bool wide, ref byte x, ref byte y, int blocks)
+    private struct PortableBlock : IKQuantPortableBlock
     {
-        KQuantPortable.Weights256 w = default;
-        KQuantPortable.Scales16 scales = default;
-        KQuantPortable.Scales16 mins = default;
-        float sum = 0;
-        for (nint i = 0; i < blocks; i++)
+        public static int BlockBytes => Q4_K.BlockBytes;
+        public static bool HasMins => true;
+
+        public static void Unpack(ref byte xb, ref KQuantPortable.Weights256 levels, ref KQuantPortable.Scales16 scales,
+            ref KQuantPortable.Scales16 coefficients, out float d, out float dMin)
         {
-            ref var xb = ref Unsafe.Add(ref x, i * BlockBytes);
-            ref var yb = ref Unsafe.Add(ref y, i * Q8_K.BlockBytes);
-            ScalesAndMinsPortable(ref xb, ref scales, ref mins);
+            ScalesAndMinsPortable(ref xb, ref scales, ref coefficients, out d, out dMin);
             ref var q4 = ref Unsafe.Add(ref xb, QsOffset);
+            ref var wc = ref Unsafe.As<KQuantPortable.Weights256, byte>(ref levels);
             for (var chunk = 0; chunk < 4; chunk++)
             {
                 var bits = Vector128.LoadUnsafe(ref q4, (nuint)(32 * chunk));
                 var bits2 = Vector128.LoadUnsafe(ref q4, (nuint)(32 * chunk + 16));
-                ref var wc = ref Unsafe.As<KQuantPortable.Weights256, byte>(ref w);
                 (bits & Vector128.Create((byte)0xF)).StoreUnsafe(ref wc, (nuint)(64 * chunk));
                 (bits2 & Vector128.Create((byte)0xF)).StoreUnsafe(ref wc, (nuint)(64 * chunk + 16));
                 Vector128.ShiftRightLogical(bits, 4).StoreUnsafe(ref wc, (nuint)(64 * chunk + 32));
                 Vector128.ShiftRightLogical(bits2, 4).StoreUnsafe(ref wc, (nuint)(64 * chunk + 48));
             }
-            var isum = KQuantPortable.ScaledBlockDot(wide, ref w[0], ref KQuantPortable.Quants(ref yb), ref scales);
-            var msum = KQuantPortable.GroupSums(ref yb, ref mins);
-            var dy = Unsafe.ReadUnaligned<float>(ref yb);
-            sum += KQuantHelpers.ReadHalf(ref xb, 0) * dy * isum - KQuantHelpers.ReadHalf(ref xb, 2) * dy * msum;
         }
-        return sum;
     }
 }

@@ -100,7 +100,16 @@ public readonly struct Q5_0 : IQuantFormat, ISimdDot, IInt8BlockPair<Q5_0.Block,
     /// <inheritdoc />
     public static void DotBatch(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride, int count, int n,
         Span<float> results, int resultStride) =>
-        BatchDot.OneByOne<Q5_0>(weights, activations, activationStride, count, n, results, resultStride);
+        DotBatchOn(SimdPath.Current, weights, activations, activationStride, count, n, results, resultStride);
+
+    /// <inheritdoc />
+    static void ISimdDot.DotBatchOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride,
+        int count, int n, Span<float> results, int resultStride) =>
+        DotBatchOn(level, weights, activations, activationStride, count, n, results, resultStride);
+
+    internal static void DotBatchOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride,
+        int count, int n, Span<float> results, int resultStride) =>
+        Int8BlockDot.DotBatch<Q5_0, Block, Q8_0.Block>(level, weights, activations, activationStride, count, n, results, resultStride);
 
     public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
     {
@@ -125,17 +134,14 @@ public readonly struct Q5_0 : IQuantFormat, ISimdDot, IInt8BlockPair<Q5_0.Block,
 
     static (Vector128<sbyte> Low, Vector128<sbyte> High) IInt8BlockPair<Block, Q8_0.Block>.Weights(in Block w) => Unpack(in w);
 
-    static Vector256<sbyte> IInt8BlockPair<Block, Q8_0.Block>.Weights256(in Block w)
-    {
-        var (lo, hi) = Unpack(in w);
-        return Vector256.Create(lo, hi);
-    }
+    /// <summary>q − 16 as a signed byte is the nibble where the fifth bit is set and the nibble | 0xF0 where it is not.</summary>
+    static Vector256<sbyte> IInt8BlockPair<Block, Q8_0.Block>.Weights256(in Block w) =>
+        (Nibbles.Spread(in w.Qs) | Vector256.AndNot(Vector256.Create((byte)0xF0), Nibbles.FifthBitMask(in w.Qh))).AsSByte();
 
-    static (Vector128<sbyte> Low, Vector128<sbyte> High) IInt8BlockPair<Block, Q8_0.Block>.Activations(in Q8_0.Block a) => Q8_0.QuantHalves(in a);
-    static Vector256<sbyte> IInt8BlockPair<Block, Q8_0.Block>.Activations256(in Q8_0.Block a) => Q8_0.Quants(in a);
-    static float IInt8BlockPair<Block, Q8_0.Block>.Scale(in Block w, in Q8_0.Block a) => Fp16.ToFloat(w.D) * Fp16.ToFloat(a.D);
+    static bool IInt8BlockPair<Block, Q8_0.Block>.UnsignedWeights => false;
+    static float IInt8BlockPair<Block, Q8_0.Block>.WeightScale(in Block w) => Fp16.ToFloat(w.D);
     static bool IInt8BlockPair<Block, Q8_0.Block>.HasOffset => false;
-    static float IInt8BlockPair<Block, Q8_0.Block>.Offset(in Block w, in Q8_0.Block a) => 0;
+    static float IInt8BlockPair<Block, Q8_0.Block>.WeightMin(in Block w) => 0;
 
     /// <summary>The 32 weights as signed bytes q − 16.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -8,58 +8,55 @@ namespace Llamero.Quants;
 // only the float scaling order differs from the reference.
 public sealed partial class Q5_K
 {
-    static float IKQuantKernels.DotAvx2(ref byte x, ref byte y, int blocks) => DotAvx2Kernel(ref x, ref y, blocks);
-
-    private static float DotAvx2Kernel(ref byte x, ref byte y, int blocks)
+    /// <summary>
+    /// A Q5_K block for the AVX2 kernels: chunk p's low nibbles take high bit 2p of each Qh byte, its high
+    /// nibbles bit 2p+1, moved to bit 4 by one 16-bit shift (bits crossing bytes are masked off).
+    /// </summary>
+    private struct Avx2Block : IKQuantAvx2Block
     {
-        var acc = Vector256<float>.Zero;
-        var accMin = Vector128<float>.Zero;
-        for (nint i = 0; i < blocks; i++)
+        private Vector256<byte> _scales;
+        private Vector256<byte> _high;
+
+        public static int BlockBytes => Q5_K.BlockBytes;
+        public static bool HasMins => true;
+        public float D { get; private set; }
+        public float DMin { get; private set; }
+        public Vector256<short> Coefficients { get; private set; }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Load(ref byte xb)
         {
-            ref var xb = ref Unsafe.Add(ref x, i * BlockBytes);
-            ref var yb = ref Unsafe.Add(ref y, i * Q8_K.BlockBytes);
-            var dy = Unsafe.ReadUnaligned<float>(ref yb);
-            var d = KQuantHelpers.ReadHalf(ref xb, 0) * dy;
-            var scales = Q4_K.ScalesAndMinsAvx2(ref xb, ref yb, -KQuantHelpers.ReadHalf(ref xb, 2) * dy, ref accMin);
-            ref var q4 = ref Unsafe.Add(ref xb, QsOffset);
-            ref var q8 = ref Unsafe.Add(ref yb, Q8_K.QsOffset);
-            // High bits: bit 0 of each byte for the low nibbles of the current chunk, bit 1 for the high ones;
-            // shifted down two bits per chunk (bits crossing bytes never reach bits 0..1 in four chunks).
-            var high = Vector256.LoadUnsafe(ref xb, QhOffset).AsUInt16();
-            var sumi = Vector256<int>.Zero;
-            for (var j = 0; j < 4; j++)
-            {
-                var bits = Vector256.LoadUnsafe(ref q4, (nuint)(32 * j));
-                var bit4 = Vector256.Create((byte)0x10);
-                var lo = (bits & Vector256.Create((byte)0x0F)) | (Avx2.ShiftLeftLogical(high, 4).AsByte() & bit4);
-                var hi = (Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & Vector256.Create((byte)0x0F)) | (Avx2.ShiftLeftLogical(high, 3).AsByte() & bit4);
-                high = Avx2.ShiftRightLogical(high, 2);
-                var (scaleLo, scaleHi) = Q4_K.ScalePair(scales, j);
-                var actLo = Vector256.LoadUnsafe(ref q8, (nuint)(64 * j)).AsSByte();
-                var actHi = Vector256.LoadUnsafe(ref q8, (nuint)(64 * j + 32)).AsSByte();
-                sumi += Avx2.MultiplyAddAdjacent(scaleLo, Avx2.MultiplyAddAdjacent(lo, actLo))
-                      + Avx2.MultiplyAddAdjacent(scaleHi, Avx2.MultiplyAddAdjacent(hi, actHi));
-            }
-            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
+            Q4_K.ScalesAndMinsAvx2(ref xb, out _scales, out var mins);
+            Coefficients = mins;
+            _high = Vector256.LoadUnsafe(ref xb, QhOffset);
+            D = KQuantHelpers.ReadHalf(ref xb, 0);
+            DMin = -KQuantHelpers.ReadHalf(ref xb, 2);
         }
-        return Vector256.Sum(acc) + Vector128.Sum(accMin);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Pair(ref byte xb, int p, out Vector256<byte> levels0, out Vector256<byte> levels1,
+            out Vector256<short> scales0, out Vector256<short> scales1)
+        {
+            var low4 = Vector256.Create((byte)0x0F);
+            var bit4 = Vector256.Create((byte)0x10);
+            var bits = Vector256.LoadUnsafe(ref xb, (nuint)(QsOffset + 32 * p));
+            levels0 = (bits & low4) | (KQuantAvx2Kernels.ShiftBits(_high, 4 - 2 * p) & bit4);
+            levels1 = (Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4) | (KQuantAvx2Kernels.ShiftBits(_high, 3 - 2 * p) & bit4);
+            scales0 = Q4_K.SubBlockScale(_scales, 2 * p);
+            scales1 = Q4_K.SubBlockScale(_scales, 2 * p + 1);
+        }
     }
 
-    /// <summary>No 512-bit kernel yet: AVX-512 machines run the AVX2 one.</summary>
-    static float IKQuantKernels.DotAvx512(ref byte x, ref byte y, int blocks) => DotAvx2Kernel(ref x, ref y, blocks);
-
-    static float IKQuantKernels.DotPortable(bool wide, ref byte x, ref byte y, int blocks)
+    private struct PortableBlock : IKQuantPortableBlock
     {
-        KQuantPortable.Weights256 w = default;
-        KQuantPortable.Scales16 scales = default;
-        KQuantPortable.Scales16 mins = default;
-        float sum = 0;
-        for (nint i = 0; i < blocks; i++)
+        public static int BlockBytes => Q5_K.BlockBytes;
+        public static bool HasMins => true;
+
+        public static void Unpack(ref byte xb, ref KQuantPortable.Weights256 levels, ref KQuantPortable.Scales16 scales,
+            ref KQuantPortable.Scales16 coefficients, out float d, out float dMin)
         {
-            ref var xb = ref Unsafe.Add(ref x, i * BlockBytes);
-            ref var yb = ref Unsafe.Add(ref y, i * Q8_K.BlockBytes);
-            Q4_K.ScalesAndMinsPortable(ref xb, ref scales, ref mins);
-            ref var wb = ref Unsafe.As<KQuantPortable.Weights256, byte>(ref w);
+            Q4_K.ScalesAndMinsPortable(ref xb, ref scales, ref coefficients, out d, out dMin);
+            ref var wb = ref Unsafe.As<KQuantPortable.Weights256, byte>(ref levels);
             var low4 = Vector128.Create((byte)0x0F);
             var bit4 = Vector128.Create((byte)0x10);
             for (nuint part = 0; part < 2; part++)
@@ -73,11 +70,6 @@ public sealed partial class Q5_K
                     high = Vector128.ShiftRightLogical(high, 2);
                 }
             }
-            var isum = KQuantPortable.ScaledBlockDot(wide, ref w[0], ref KQuantPortable.Quants(ref yb), ref scales);
-            var msum = KQuantPortable.GroupSums(ref yb, ref mins);
-            var dy = Unsafe.ReadUnaligned<float>(ref yb);
-            sum += KQuantHelpers.ReadHalf(ref xb, 0) * dy * isum - KQuantHelpers.ReadHalf(ref xb, 2) * dy * msum;
         }
-        return sum;
     }
 }

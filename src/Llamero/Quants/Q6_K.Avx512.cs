@@ -8,6 +8,10 @@ namespace Llamero.Quants;
 // contiguous 64-byte run of activations). Only dispatched where Avx512BW is supported.
 public sealed partial class Q6_K
 {
+    /// <summary>Q6_K has its own 512-bit kernel. Its int32 lanes differ from the AVX2 kernel's, so the batch dot
+    /// runs it row by row on AVX-512 machines (bit-identical to the single-row dot by construction).</summary>
+    static bool IKQuantKernels.HasAvx512Kernel => true;
+
     static float IKQuantKernels.DotAvx512(ref byte x, ref byte y, int blocks)
     {
         var acc = Vector256<float>.Zero;

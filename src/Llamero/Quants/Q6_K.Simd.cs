@@ -9,55 +9,68 @@ namespace Llamero.Quants;
 // are exact; only the float scaling order differs from the reference.
 public sealed partial class Q6_K
 {
-    static float IKQuantKernels.DotAvx2(ref byte x, ref byte y, int blocks)
+    /// <summary>
+    /// A Q6_K block for the AVX2 kernels: in half h (p = 2h, 2h+1), levels 4h+0 and 4h+1 are the low nibbles of
+    /// Ql with Qh bits 0-1 and 2-3, levels 4h+2 and 4h+3 the high nibbles with bits 4-5 and 6-7.
+    /// </summary>
+    private struct Avx2Block : IKQuantAvx2Block
     {
-        var acc = Vector256<float>.Zero;
-        for (nint i = 0; i < blocks; i++)
+        private Vector128<sbyte> _scales8;
+
+        public static int BlockBytes => Q6_K.BlockBytes;
+        public static bool HasMins => false;
+        public float D { get; private set; }
+        public readonly float DMin => 0;
+        public Vector256<short> Coefficients { get; private set; }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Load(ref byte xb)
         {
-            ref var xb = ref Unsafe.Add(ref x, i * BlockBytes);
-            ref var yb = ref Unsafe.Add(ref y, i * Q8_K.BlockBytes);
-            var d = KQuantHelpers.ReadHalf(ref xb, DOffset) * Unsafe.ReadUnaligned<float>(ref yb);
-
-            var scales8 = Vector128.LoadUnsafe(ref Unsafe.Add(ref xb, ScalesOffset)).AsSByte();
-            var offset = Avx2.ShiftLeftLogical(KQuantAvx2.GroupSums(ref yb, scales8), 5);
-
-            ref var q8 = ref Unsafe.Add(ref yb, Q8_K.QsOffset);
-            var sumi = Half128(ref xb, ref q8, scales8, 0) + Half128(ref xb, ref q8, scales8, 1);
-            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi - offset), acc);
+            _scales8 = Vector128.LoadUnsafe(ref Unsafe.Add(ref xb, ScalesOffset)).AsSByte();
+            Coefficients = Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int16(_scales8), 5);
+            D = KQuantHelpers.ReadHalf(ref xb, DOffset);
         }
-        return Vector256.Sum(acc);
-    }
 
-    /// <summary>Σ scale·q·a over weights 128·h .. 128·h+127 (levels unsigned, offset not applied).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Half128(ref byte xb, ref byte q8, Vector128<sbyte> scales8, int h)
-    {
-        var low4 = Vector256.Create((byte)0x0F);
-        var high2 = Vector256.Create((byte)0x30);
-        var ql0 = Vector256.LoadUnsafe(ref xb, (nuint)(64 * h));
-        var ql1 = Vector256.LoadUnsafe(ref xb, (nuint)(64 * h + 32));
-        var qh = Vector256.LoadUnsafe(ref xb, (nuint)(QhOffset + 32 * h)).AsUInt16();
-        // Byte-wise shifts done on 16-bit lanes; the 0x30 mask drops the bits that cross bytes.
-        var q0 = (ql0 & low4) | (Avx2.ShiftLeftLogical(qh, 4).AsByte() & high2);
-        var q1 = (ql1 & low4) | (Avx2.ShiftLeftLogical(qh, 2).AsByte() & high2);
-        var q2 = (Avx2.ShiftRightLogical(ql0.AsUInt16(), 4).AsByte() & low4) | (qh.AsByte() & high2);
-        var q3 = (Avx2.ShiftRightLogical(ql1.AsUInt16(), 4).AsByte() & low4) | (Avx2.ShiftRightLogical(qh, 2).AsByte() & high2);
-        return KQuantAvx2.ScaledGroupPair(q0, ref q8, scales8, 4 * h + 0) + KQuantAvx2.ScaledGroupPair(q1, ref q8, scales8, 4 * h + 1)
-             + KQuantAvx2.ScaledGroupPair(q2, ref q8, scales8, 4 * h + 2) + KQuantAvx2.ScaledGroupPair(q3, ref q8, scales8, 4 * h + 3);
-    }
-
-    static float IKQuantKernels.DotPortable(bool wide, ref byte x, ref byte y, int blocks)
-    {
-        KQuantPortable.Weights256 w = default;
-        KQuantPortable.Scales16 scales = default;
-        float sum = 0;
-        for (nint i = 0; i < blocks; i++)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Pair(ref byte xb, int p, out Vector256<byte> levels0, out Vector256<byte> levels1,
+            out Vector256<short> scales0, out Vector256<short> scales1)
         {
-            ref var xb = ref Unsafe.Add(ref x, i * BlockBytes);
-            ref var yb = ref Unsafe.Add(ref y, i * Q8_K.BlockBytes);
+            var low4 = Vector256.Create((byte)0x0F);
+            var high2 = Vector256.Create((byte)0x30);
+            var h = p >> 1;
+            var ql0 = Vector256.LoadUnsafe(ref xb, (nuint)(64 * h));
+            var ql1 = Vector256.LoadUnsafe(ref xb, (nuint)(64 * h + 32));
+            var qh = Vector256.LoadUnsafe(ref xb, (nuint)(QhOffset + 32 * h));
+            // Byte-wise shifts done on 16-bit lanes; the 0x30 mask drops the bits that cross bytes.
+            if ((p & 1) == 0)
+            {
+                levels0 = (ql0 & low4) | (KQuantAvx2Kernels.ShiftBits(qh, 4) & high2);
+                levels1 = (ql1 & low4) | (KQuantAvx2Kernels.ShiftBits(qh, 2) & high2);
+            }
+            else
+            {
+                levels0 = (KQuantAvx2Kernels.ShiftBits(ql0, -4) & low4) | (qh & high2);
+                levels1 = (KQuantAvx2Kernels.ShiftBits(ql1, -4) & low4) | (KQuantAvx2Kernels.ShiftBits(qh, -2) & high2);
+            }
+            scales0 = KQuantAvx2Kernels.GroupPairScales(_scales8, 2 * p);
+            scales1 = KQuantAvx2Kernels.GroupPairScales(_scales8, 2 * p + 1);
+        }
+    }
+
+    private struct PortableBlock : IKQuantPortableBlock
+    {
+        public static int BlockBytes => Q6_K.BlockBytes;
+        public static bool HasMins => false;
+
+        public static void Unpack(ref byte xb, ref KQuantPortable.Weights256 levels, ref KQuantPortable.Scales16 scales,
+            ref KQuantPortable.Scales16 coefficients, out float d, out float dMin)
+        {
             for (var g = 0; g < 16; g++)
+            {
                 scales[g] = (sbyte)Unsafe.Add(ref xb, ScalesOffset + g);
-            ref var wb = ref Unsafe.As<KQuantPortable.Weights256, byte>(ref w);
+                coefficients[g] = 32 * scales[g];
+            }
+            ref var wb = ref Unsafe.As<KQuantPortable.Weights256, byte>(ref levels);
             var low4 = Vector128.Create((byte)0x0F);
             var high2 = Vector128.Create((byte)0x30);
             for (nuint h = 0; h < 2; h++)
@@ -72,10 +85,8 @@ public sealed partial class Q6_K
                     (Vector128.ShiftRightLogical(ql0, 4) | (qh & high2)).StoreUnsafe(ref wb, o + 64);
                     (Vector128.ShiftRightLogical(ql1, 4) | (Vector128.ShiftRightLogical(qh, 2) & high2)).StoreUnsafe(ref wb, o + 96);
                 }
-            var isum = KQuantPortable.ScaledBlockDot(wide, ref w[0], ref KQuantPortable.Quants(ref yb), ref scales)
-                     - 32 * KQuantPortable.GroupSums(ref yb, ref scales);
-            sum += KQuantHelpers.ReadHalf(ref xb, DOffset) * Unsafe.ReadUnaligned<float>(ref yb) * isum;
+            d = KQuantHelpers.ReadHalf(ref xb, DOffset);
+            dMin = 0;
         }
-        return sum;
     }
 }

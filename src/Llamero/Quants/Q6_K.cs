@@ -113,15 +113,20 @@ public sealed partial class Q6_K : IQuantFormat, IKQuantKernels
     }
 
     public static float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
-        KQuantDot.With<Q6_K>(SimdPath.Current, weights, activations, n);
+        KQuantDot.With<Q6_K, Avx2Block, PortableBlock>(SimdPath.Current, weights, activations, n);
 
     /// <summary>The dot product on a given path (tests force each one the CPU supports).</summary>
     internal static float DotWith(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
-        KQuantDot.With<Q6_K>(level, weights, activations, n);
+        KQuantDot.With<Q6_K, Avx2Block, PortableBlock>(level, weights, activations, n);
 
     public static void DotBatch(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride, int count, int n,
         Span<float> results, int resultStride) =>
-        BatchDot.OneByOne<Q6_K>(weights, activations, activationStride, count, n, results, resultStride);
+        KQuantDot.BatchWith<Q6_K, Avx2Block, PortableBlock>(SimdPath.Current, weights, activations, activationStride, count, n, results, resultStride);
+
+    /// <summary>The batch dot product on a given path (tests force each one the CPU supports).</summary>
+    internal static void DotBatchWith(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride, int count, int n,
+        Span<float> results, int resultStride) =>
+        KQuantDot.BatchWith<Q6_K, Avx2Block, PortableBlock>(level, weights, activations, activationStride, count, n, results, resultStride);
 
     public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>
         KQuantDot.Reference<Q6_K>(weights, activations, n);

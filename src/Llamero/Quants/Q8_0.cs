@@ -18,12 +18,17 @@ public readonly struct Q8_0 : IQuantFormat, ISimdDot, IInt8BlockPair<Q8_0.Block,
 
     /// <summary>ggml's block_q8_0.</summary>
     [StructLayout(LayoutKind.Sequential, Pack = 1)]
-    public struct Block
+    public struct Block : IQ8Block<Block>
     {
         /// <summary>Scale, fp16 bits.</summary>
         public ushort D;
         /// <summary>Quants, -127..127 from the quantizers.</summary>
         public SBytes32 Qs;
+
+        static Vector256<sbyte> IQ8Block<Block>.Quants(in Block a) => Quants(in a);
+        static (Vector128<sbyte> Low, Vector128<sbyte> High) IQ8Block<Block>.QuantHalves(in Block a) => QuantHalves(in a);
+        static float IQ8Block<Block>.Scale(in Block a) => Fp16.ToFloat(a.D);
+        static float IQ8Block<Block>.Sum(in Block a) => 0;
     }
 
     /// <inheritdoc />
@@ -115,7 +120,16 @@ public readonly struct Q8_0 : IQuantFormat, ISimdDot, IInt8BlockPair<Q8_0.Block,
     /// <inheritdoc />
     public static void DotBatch(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride, int count, int n,
         Span<float> results, int resultStride) =>
-        BatchDot.OneByOne<Q8_0>(weights, activations, activationStride, count, n, results, resultStride);
+        DotBatchOn(SimdPath.Current, weights, activations, activationStride, count, n, results, resultStride);
+
+    /// <inheritdoc />
+    static void ISimdDot.DotBatchOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride,
+        int count, int n, Span<float> results, int resultStride) =>
+        DotBatchOn(level, weights, activations, activationStride, count, n, results, resultStride);
+
+    internal static void DotBatchOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride,
+        int count, int n, Span<float> results, int resultStride) =>
+        Int8BlockDot.DotBatch<Q8_0, Block, Block>(level, weights, activations, activationStride, count, n, results, resultStride);
 
     public static float DotReference(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
     {
@@ -135,11 +149,10 @@ public readonly struct Q8_0 : IQuantFormat, ISimdDot, IInt8BlockPair<Q8_0.Block,
 
     static (Vector128<sbyte> Low, Vector128<sbyte> High) IInt8BlockPair<Block, Block>.Weights(in Block w) => QuantHalves(in w);
     static Vector256<sbyte> IInt8BlockPair<Block, Block>.Weights256(in Block w) => Quants(in w);
-    static (Vector128<sbyte> Low, Vector128<sbyte> High) IInt8BlockPair<Block, Block>.Activations(in Block a) => QuantHalves(in a);
-    static Vector256<sbyte> IInt8BlockPair<Block, Block>.Activations256(in Block a) => Quants(in a);
-    static float IInt8BlockPair<Block, Block>.Scale(in Block w, in Block a) => Fp16.ToFloat(w.D) * Fp16.ToFloat(a.D);
+    static bool IInt8BlockPair<Block, Block>.UnsignedWeights => false;
+    static float IInt8BlockPair<Block, Block>.WeightScale(in Block w) => Fp16.ToFloat(w.D);
     static bool IInt8BlockPair<Block, Block>.HasOffset => false;
-    static float IInt8BlockPair<Block, Block>.Offset(in Block w, in Block a) => 0;
+    static float IInt8BlockPair<Block, Block>.WeightMin(in Block w) => 0;
 
     /// <summary>The 32 quants of a block as one vector.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,3 +1,5 @@
+using Llamero.Sampling.Grammars;
+
 namespace Llamero.Sampling;
 
 /// <summary>
@@ -47,6 +49,13 @@ public sealed record SamplingOptions
 
     /// <summary>Added to the logits of the given token ids before anything else (-infinity bans a token).</summary>
     public IReadOnlyDictionary<int, float>? LogitBias { get; init; }
+
+    /// <summary>
+    /// Constrains every generated token to continue this grammar (llama.cpp's <c>--grammar</c>); end-of-generation
+    /// is allowed only where the grammar can end. Null for free text. See <see cref="Grammars.Grammar.Parse"/>,
+    /// <see cref="Grammars.Grammar.JsonObject"/> and <see cref="Grammars.Grammar.FromJsonSchema"/>.
+    /// </summary>
+    public Grammar? Grammar { get; init; }
 
     /// <summary>Greedy decoding: temperature 0, otherwise the defaults.</summary>
     public static SamplingOptions Greedy { get; } = new() { Temperature = 0f };

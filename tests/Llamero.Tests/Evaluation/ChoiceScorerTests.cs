@@ -27,7 +27,8 @@ public class ChoiceScorerTests
     internal static IEnumerable<ChoiceTask> SampleTasks(Func<string, int[]> tokenize) =>
         HellaswagDataset.Parse(DatasetTests.Hellaswag, "hs").Select(i => HellaswagDataset.ToTask(i, tokenize))
             .Concat(WinograndeDataset.Parse(DatasetTests.Winogrande, "wg").Select(i => WinograndeDataset.ToTask(i, tokenize)))
-            .Concat(MultipleChoiceDataset.Parse(DatasetTests.Jsonl, "mc").Select(i => MultipleChoiceDataset.ToTask(i, tokenize)));
+            .Concat(MultipleChoiceDataset.Parse(DatasetTests.Jsonl, "mc").Select(i => MultipleChoiceDataset.ToTask(i, tokenize)))
+            .Concat(MultipleChoiceDataset.Load(MultipleChoiceBinaryTests.Sample, "mc.bin").Select(i => MultipleChoiceDataset.ToTask(i, tokenize)));
 
     [Fact]
     public void Shared_prefix_scoring_gives_llama_cpp_log_likelihoods()
@@ -46,7 +47,7 @@ public class ChoiceScorerTests
             Assert.Equal(task.Candidates.Select(c => c.Count), scores.Counts);
             tracker.Add(scores);
         }
-        Assert.Equal(9, tracker.Count);
-        Assert.StartsWith("9\t", tracker.Line());
+        Assert.Equal(12, tracker.Count);
+        Assert.StartsWith("12\t", tracker.Line());
     }
 }

@@ -1,7 +1,5 @@
-using System.CommandLine;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Llamero.Cli;
 using Llamero.Evaluation;
 using Llamero.Tests.Support;
 
@@ -12,13 +10,7 @@ public sealed partial class EvaluationCommandTests : IDisposable
 {
     private readonly string _dir = TestPaths.NewTempDir("llamero-eval");
 
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = Program.BuildRoot().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
-        return (code, output.ToString(), error.ToString());
-    }
+    private static (int Code, string Output, string Error) Run(params string[] args) => Gguf.CliRunner.Run(args);
 
     private string Write(string name, string content)
     {

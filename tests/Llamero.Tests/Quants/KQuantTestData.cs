@@ -7,10 +7,15 @@ namespace Llamero.Tests.Quants;
 /// <summary>A dot product forced onto one SIMD path.</summary>
 internal delegate float DotWithFn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n);
 
+/// <summary>A batch dot product (one weight row, several activation rows) forced onto one SIMD path.</summary>
+internal delegate void DotBatchWithFn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride,
+    int count, int n, Span<float> results, int resultStride);
+
 /// <summary>What the K-quant tests need to know of a format beyond <see cref="QuantFormat"/>.</summary>
 /// <param name="QuantRanges">Byte ranges of a block holding the quants (zeroed to isolate the offset part of each weight).</param>
 /// <param name="HalfOffsets">Offsets of the fp16 scales in a block (kept finite in random blocks).</param>
-internal sealed record KFormat(GgmlType Type, int BlockBytes, DotWithFn DotWith, (int Start, int Length)[] QuantRanges, int[] HalfOffsets)
+internal sealed record KFormat(GgmlType Type, int BlockBytes, DotWithFn DotWith, DotBatchWithFn DotBatchWith,
+    (int Start, int Length)[] QuantRanges, int[] HalfOffsets)
 {
     public QuantFormat Format => QuantFormats.Get(Type);
     public override string ToString() => GgmlTypes.NameOf(Type);
@@ -21,11 +26,11 @@ internal static class KQuantTestData
 {
     public static readonly KFormat[] Formats =
     [
-        new(GgmlType.Q2_K, Q2_K.BlockBytes, Q2_K.DotWith, [(16, 64)], [80, 82]),
-        new(GgmlType.Q3_K, Q3_K.BlockBytes, Q3_K.DotWith, [(0, 96)], [108]),
-        new(GgmlType.Q4_K, Q4_K.BlockBytes, Q4_K.DotWith, [(16, 128)], [0, 2]),
-        new(GgmlType.Q5_K, Q5_K.BlockBytes, Q5_K.DotWith, [(16, 160)], [0, 2]),
-        new(GgmlType.Q6_K, Q6_K.BlockBytes, Q6_K.DotWith, [(0, 192)], [208]),
+        new(GgmlType.Q2_K, Q2_K.BlockBytes, Q2_K.DotWith, Q2_K.DotBatchWith, [(16, 64)], [80, 82]),
+        new(GgmlType.Q3_K, Q3_K.BlockBytes, Q3_K.DotWith, Q3_K.DotBatchWith, [(0, 96)], [108]),
+        new(GgmlType.Q4_K, Q4_K.BlockBytes, Q4_K.DotWith, Q4_K.DotBatchWith, [(16, 128)], [0, 2]),
+        new(GgmlType.Q5_K, Q5_K.BlockBytes, Q5_K.DotWith, Q5_K.DotBatchWith, [(16, 160)], [0, 2]),
+        new(GgmlType.Q6_K, Q6_K.BlockBytes, Q6_K.DotWith, Q6_K.DotBatchWith, [(0, 192)], [208]),
     ];
 
     public static KFormat Get(GgmlType type) => Formats.Single(f => f.Type == type);

@@ -9,10 +9,14 @@ internal static class QuantCases
 {
     public delegate float DotOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n);
 
-    private static DotOn Of<T>() where T : ISimdDot => T.DotOn;
+    public delegate void DotBatchOn(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride,
+        int count, int n, Span<float> results, int resultStride);
 
-    /// <summary>Per-path dot of each format.</summary>
-    public static readonly IReadOnlyDictionary<GgmlType, DotOn> Paths = new Dictionary<GgmlType, DotOn>
+    private sealed record Kernels(DotOn Dot, DotBatchOn Batch);
+
+    private static Kernels Of<T>() where T : ISimdDot => new(T.DotOn, T.DotBatchOn);
+
+    private static readonly Dictionary<GgmlType, Kernels> All = new()
     {
         [GgmlType.F32] = Of<F32>(),
         [GgmlType.F16] = Of<F16>(),
@@ -24,6 +28,12 @@ internal static class QuantCases
         [GgmlType.Q8_0] = Of<Q8_0>(),
         [GgmlType.Q8_1] = Of<Q8_1>(),
     };
+
+    /// <summary>Per-path dot of each format.</summary>
+    public static readonly IReadOnlyDictionary<GgmlType, DotOn> Paths = All.ToDictionary(p => p.Key, p => p.Value.Dot);
+
+    /// <summary>Per-path batch dot of each format.</summary>
+    public static readonly IReadOnlyDictionary<GgmlType, DotBatchOn> Batches = All.ToDictionary(p => p.Key, p => p.Value.Batch);
 
     public static TheoryData<GgmlType> Types() => new(Paths.Keys);
 
