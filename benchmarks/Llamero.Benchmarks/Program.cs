@@ -19,6 +19,8 @@ public static class Program
                 Console.WriteLine($"read bandwidth, {threads} thread(s): {ReadBandwidth.Measure(threads):F1} GB/s");
             return 0;
         }
+        if (args.Length > 0 && args[0] == "grammar")
+            return Grammar.GrammarMaskMeasure.Run(args);
         if (args.Length > 0 && args[0] == "measure")
             return SideBySideRunner.Measure(args);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -1,5 +1,6 @@
 using Llamero.Generation;
 using Llamero.Sampling;
+using Llamero.Sampling.Grammars;
 using Microsoft.Extensions.AI;
 
 namespace Llamero.Extensions.AI;
@@ -21,6 +22,7 @@ internal static class ChatOptionsMapper
                 PresencePenalty = options.PresencePenalty ?? sampling.PresencePenalty,
                 // 64-bit seeds fold into the 32-bit generator seed.
                 Seed = options.Seed is { } seed ? unchecked((uint)(seed ^ (seed >> 32))) : null,
+                Grammar = ToGrammar(options.ResponseFormat),
             };
         }
         var stops = (options?.StopSequences ?? []).Where(s => s.Length > 0).Concat(templateStops).ToArray();
@@ -40,6 +42,28 @@ internal static class ChatOptionsMapper
             throw new ArgumentException($"Invalid ChatOptions: {e.Message}", nameof(options), e);
         }
         return result;
+    }
+
+    /// <summary>
+    /// <see cref="ChatResponseFormat.Json"/> holds the answer to any JSON object; a format with a schema
+    /// (<see cref="ChatResponseFormat.ForJsonSchema(System.Text.Json.JsonElement, string?, string?)"/>) to that schema;
+    /// text (or none) leaves it free.
+    /// </summary>
+    private static Grammar? ToGrammar(ChatResponseFormat? format)
+    {
+        if (format is not ChatResponseFormatJson json)
+            return null;
+        if (json.Schema is not { } schema)
+            return Grammar.JsonObject;
+        try
+        {
+            return Grammar.Parse(JsonSchemaGrammar.ToGbnf(schema));
+        }
+        catch (FormatException e) when (e is JsonSchemaException or GrammarSyntaxException)
+        {
+            var name = json.SchemaName is { } n ? $" '{n}'" : "";
+            throw new ArgumentException($"Invalid ChatOptions: response format schema{name}: {e.Message}", "options", e);
+        }
     }
 
     public static ChatFinishReason ToFinishReason(FinishReason reason) => reason switch

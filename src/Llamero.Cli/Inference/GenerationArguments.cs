@@ -42,11 +42,16 @@ internal sealed class GenerationArguments
     public Option<bool> NoEscape { get; } = new("--no-escape") { Description = "Take \\n, \\t, ... in the prompt literally (by default they are escapes, as in llama.cpp)." };
     public Option<bool> Escape { get; } = new("--escape", "-e") { Description = "Process escapes in the prompt (the default)." };
 
+    public CacheTypeArguments CacheTypes { get; } = new();
+
+    public GrammarArguments Grammar { get; } = new();
+
     public IEnumerable<Option> All() =>
     [
+        .. Grammar.All(),
         Model, Context, Predict, Temperature, TopK, TopP, MinP, Typical, RepeatPenalty, RepeatLastN, FrequencyPenalty,
         PresencePenalty, Mirostat, MirostatEta, MirostatTau, LogitBias, Seed, Threads, GpuLayers, Color, System, Keep,
-        NoContextShift, ChatTemplate, BatchSize, ReversePrompt, IgnoreEos, NoEscape, Escape,
+        NoContextShift, ChatTemplate, BatchSize, ReversePrompt, IgnoreEos, NoEscape, Escape, .. CacheTypes.All(),
     ];
 
     public void AddTo(Command command)
@@ -77,6 +82,7 @@ internal sealed class GenerationArguments
             MirostatTau = result.GetValue(MirostatTau),
             Seed = seed is -1 or uint.MaxValue ? null : (uint)seed,
             LogitBias = ParseLogitBias(result.GetValue(LogitBias) ?? []),
+            Grammar = Grammar.Read(result),
         };
         var options = new GenerationOptions
         {

@@ -22,9 +22,6 @@ public sealed class ChatCompletionRequest : SamplingRequestFields
     /// <summary>How many alternatives per position to return (0..20); needs <see cref="Logprobs"/>.</summary>
     public int? TopLogprobs { get; set; }
 
-    /// <summary><c>{"type":"text"}</c> or <c>{"type":"json_object"}</c>.</summary>
-    public ResponseFormatDto? ResponseFormat { get; set; }
-
     /// <summary>Tool definitions: accepted only when empty (no tool calling yet).</summary>
     public JsonElement? Tools { get; set; }
 
@@ -64,11 +61,30 @@ public sealed record MessageContent(string Text);
 /// <summary><c>response_format</c>.</summary>
 public sealed class ResponseFormatDto
 {
-    /// <summary><c>text</c> or <c>json_object</c>.</summary>
+    /// <summary><c>text</c>, <c>json_object</c> or <c>json_schema</c>.</summary>
     public string? Type { get; set; }
 
-    /// <summary>The schema of <c>json_schema</c> (accepted; output is constrained to JSON, not yet to the schema).</summary>
-    public JsonElement? JsonSchema { get; set; }
+    /// <summary>With <c>json_schema</c>: the schema and its name (OpenAI's shape).</summary>
+    public JsonSchemaFormatDto? JsonSchema { get; set; }
+
+    /// <summary>With <c>json_object</c>: an optional schema (llama.cpp server's shape).</summary>
+    public JsonElement? Schema { get; set; }
+}
+
+/// <summary><c>response_format.json_schema</c>.</summary>
+public sealed class JsonSchemaFormatDto
+{
+    /// <summary>Name of the schema (OpenAI requires one; used only in error messages here).</summary>
+    public string? Name { get; set; }
+
+    /// <summary>What the answer is for (accepted, ignored).</summary>
+    public string? Description { get; set; }
+
+    /// <summary>The JSON Schema the answer must follow.</summary>
+    public JsonElement? Schema { get; set; }
+
+    /// <summary>OpenAI's strict mode. The answer always follows the schema here, strict or not.</summary>
+    public bool? Strict { get; set; }
 }
 
 /// <summary><c>stream_options</c>.</summary>

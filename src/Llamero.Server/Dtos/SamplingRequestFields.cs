@@ -44,6 +44,18 @@ public abstract class SamplingRequestFields
     /// <summary>Token id (as a string) → bias -100..100 added to its logit.</summary>
     public Dictionary<string, double>? LogitBias { get; set; }
 
+    /// <summary>
+    /// <c>{"type":"text"}</c>, <c>{"type":"json_object"}</c> (any JSON object; llama.cpp also takes a <c>schema</c> here)
+    /// or OpenAI's <c>{"type":"json_schema","json_schema":{"name":..,"schema":{..},"strict":..}}</c>.
+    /// </summary>
+    public ResponseFormatDto? ResponseFormat { get; set; }
+
+    /// <summary>A GBNF grammar the answer must follow (llama.cpp server extension).</summary>
+    public string? Grammar { get; set; }
+
+    /// <summary>A JSON Schema the answer must follow (llama.cpp server extension).</summary>
+    public JsonElement? JsonSchema { get; set; }
+
     /// <summary>Stream the answer as server-sent events.</summary>
     public bool? Stream { get; set; }
 

@@ -143,8 +143,6 @@ internal static class ChatCompletionsRoute
             throw SamplingValidator.OutOfRange("top_logprobs", "between 0 and 20", top);
         if (request.TopLogprobs is not null && request.Logprobs != true)
             throw ApiException.BadRequest("top_logprobs needs logprobs set to true.", "top_logprobs");
-        if (request.ResponseFormat?.Type is { } format && format != "text")
-            throw ApiException.BadRequest($"response_format '{format}' is not supported yet: only 'text' is.", "response_format");
         return turns;
     }
 }

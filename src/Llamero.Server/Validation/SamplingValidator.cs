@@ -33,6 +33,7 @@ internal static class SamplingValidator
             // OpenAI seeds are 64-bit; the sampler's generator takes 32 bits: fold the halves together.
             Seed = r.Seed is null or -1 ? null : unchecked((uint)(r.Seed.Value ^ (r.Seed.Value >> 32))),
             LogitBias = LogitBias(r.LogitBias, vocabSize),
+            Grammar = GrammarValidator.FromRequest(r),
         };
     }
 

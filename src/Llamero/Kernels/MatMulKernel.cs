@@ -1,109 +1,70 @@
-using Llamero.Gguf;
 using Llamero.Quants;
 
 namespace Llamero.Kernels;
 
 /// <summary>
-/// The matrix multiplication for one weight format, specialised by the JIT (T is a struct). Activations are
-/// quantized once into a reusable pinned buffer; weight rows are handed out in chunks through an atomic counter
-/// (so a busy core takes fewer); inside a chunk, activations are taken in tiles so a prompt batch reuses each
-/// weight row from cache. One instance per format; calls for the same format are serialised.
+/// One weight matrix of a <see cref="MatMulJob"/>: where its rows, its quantized activations and its outputs are,
+/// and the kernel specialised for its format. Pointers stay valid for the job (the caller pins them).
 /// </summary>
-internal sealed unsafe class MatMulKernel<T> : IParallelWork
+internal unsafe struct MatMulPart
+{
+    /// <summary>Row 0 of the weights.</summary>
+    public byte* Weights;
+    /// <summary>Bytes per weight row.</summary>
+    public long RowBytes;
+    /// <summary>Output features (weight rows).</summary>
+    public int Rows;
+    /// <summary>Input features (elements per row).</summary>
+    public int Cols;
+    /// <summary>Batch rows of <see cref="Rows"/> outputs.</summary>
+    public float* Y;
+    /// <summary>Batch rows of activations quantized to the format's dot partner.</summary>
+    public byte* Activations;
+    /// <summary>Bytes per quantized activation row.</summary>
+    public int ActivationRowBytes;
+    /// <summary>Activation rows.</summary>
+    public int Batch;
+    /// <summary>The first chunk of this part in the job's chunk numbering, and one past its last.</summary>
+    public int FirstChunk, EndChunk;
+    /// <summary><see cref="MatMulKernel{T}.Rows"/> for the weight format.</summary>
+    public delegate*<in MatMulPart, int, int, void> Kernel;
+}
+
+/// <summary>
+/// The rows of one weight format, specialised by the JIT (T is a struct): each weight row dotted with every
+/// activation row. A prompt batch is taken in tiles of <see cref="BatchTile"/> activation rows so each weight row
+/// is reused from cache; within a chunk the results are bit-identical to <see cref="IQuantFormat.Dot"/> row by row.
+/// </summary>
+internal static unsafe class MatMulKernel<T>
     where T : IQuantFormat
 {
     // Activation rows per tile: 16 Q8 rows of 4096 are ~70 KB, which stays in L2 beside the weight chunk.
     private const int BatchTile = 16;
-    // Below this many weights, waking workers costs more than it saves.
-    private const long ParallelThreshold = 1 << 16;
 
-    private static readonly MatMulKernel<T> Instance = new();
-    private static readonly QuantFormat.QuantizeRow QuantizeActivation = MatMul.ActivationQuantizer(T.DotPartner);
-    private static readonly GgmlTypeTraits PartnerTraits = GgmlTypes.Get(T.DotPartner);
-
-    private byte[] _activations = [];
-    private byte* _act;
-    private int _actRowBytes;
-    private byte* _weights;
-    private long _rowBytes;
-    private int _rows;
-    private int _cols;
-    private int _batch;
-    private float* _y;
-    private int _chunkRows;
-    private int _nextChunk;
-
-    public static void Multiply(in WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int batch)
+    /// <summary>Weight rows <paramref name="r0"/>..<paramref name="r1"/> − 1 of <paramref name="p"/>, every activation row.</summary>
+    public static void Rows(in MatMulPart p, int r0, int r1)
     {
-        var k = Instance;
-        lock (k)
+        int rows = p.Rows, cols = p.Cols, actBytes = p.ActivationRowBytes, batch = p.Batch;
+        var rowBytes = p.RowBytes;
+        if (batch == 1)
         {
-            k.QuantizeActivations(x, batch, w.Cols);
-            var pool = MatMul.Pool;
-            var participants = (long)w.Rows * w.Cols < ParallelThreshold ? 1 : pool.Threads;
-            fixed (byte* act = k._activations)
-            fixed (float* py = y)
-            {
-                k._act = act;
-                k._y = py;
-                k._weights = (byte*)w.Data;
-                k._rowBytes = w.RowBytes;
-                k._rows = w.Rows;
-                k._cols = w.Cols;
-                k._batch = batch;
-                // About eight chunks per participant, in whole groups of four rows.
-                k._chunkRows = Math.Max(4, (w.Rows / (participants * 8) + 3) & ~3);
-                k._nextChunk = 0;
-                try
-                {
-                    pool.Run(k, participants);
-                }
-                finally
-                {
-                    k._act = null;
-                    k._y = null;
-                    k._weights = null;
-                }
-            }
+            var act = new ReadOnlySpan<byte>(p.Activations, actBytes);
+            for (var r = r0; r < r1; r++)
+                p.Y[r] = T.Dot(new ReadOnlySpan<byte>(p.Weights + r * rowBytes, (int)rowBytes), act, cols);
+            return;
         }
-    }
-
-    private void QuantizeActivations(ReadOnlySpan<float> x, int batch, int cols)
-    {
-        _actRowBytes = checked((int)PartnerTraits.RowBytes(cols));
-        if (cols % PartnerTraits.BlockSize != 0)
-            throw new ArgumentException($"MatMul: a row of {cols} elements is not a whole number of {PartnerTraits.Name} blocks.");
-        var needed = checked(_actRowBytes * batch);
-        if (_activations.Length < needed)
-            _activations = GC.AllocateUninitializedArray<byte>(needed, pinned: true);
-        for (var b = 0; b < batch; b++)
-            QuantizeActivation(x.Slice(b * cols, cols), _activations.AsSpan(b * _actRowBytes, _actRowBytes));
-    }
-
-    public void Execute(int worker, int workers)
-    {
-        while (true)
+        for (var b0 = 0; b0 < batch; b0 += BatchTile)
         {
-            var chunk = Interlocked.Increment(ref _nextChunk) - 1;
-            var r0 = (long)chunk * _chunkRows;
-            if (r0 >= _rows)
-                return;
-            var r1 = (int)Math.Min(_rows, r0 + _chunkRows);
-            for (var b0 = 0; b0 < _batch; b0 += BatchTile)
+            var count = Math.Min(batch - b0, BatchTile);
+            var acts = new ReadOnlySpan<byte>(p.Activations + (long)b0 * actBytes, count * actBytes);
+            for (var r = r0; r < r1; r++)
             {
-                var b1 = Math.Min(_batch, b0 + BatchTile);
-                var acts = new ReadOnlySpan<byte>(_act + (long)b0 * _actRowBytes, (b1 - b0) * _actRowBytes);
-                for (var r = (int)r0; r < r1; r++)
-                {
-                    var row = new ReadOnlySpan<byte>(_weights + r * _rowBytes, (int)_rowBytes);
-                    if (b1 - b0 == 1)
-                    {
-                        _y[(long)b0 * _rows + r] = T.Dot(row, acts, _cols);
-                        continue;
-                    }
-                    var results = new Span<float>(_y + (long)b0 * _rows + r, (b1 - b0 - 1) * _rows + 1);
-                    T.DotBatch(row, acts, _actRowBytes, b1 - b0, _cols, results, _rows);
-                }
+                var row = new ReadOnlySpan<byte>(p.Weights + r * rowBytes, (int)rowBytes);
+                var y = p.Y + (long)b0 * rows + r;
+                if (count == 1)
+                    *y = T.Dot(row, acts, cols);
+                else
+                    T.DotBatch(row, acts, actBytes, count, cols, new Span<float>(y, (count - 1) * rows + 1), rows);
             }
         }
     }

@@ -123,9 +123,7 @@ internal sealed class LlamaForward
 
             // ---- Attention block ----
             RmsNorm.Apply(x, layer.AttentionNorm, xb, batch, c.RmsEpsilon);
-            MatMul.Multiply(layer.Query, xb, q, batch);
-            MatMul.Multiply(layer.Key, xb, k, batch);
-            MatMul.Multiply(layer.Value, xb, v, batch);
+            MatMul.Multiply(xb, batch, layer.Query, q, layer.Key, k, layer.Value, v);
             // RoPE on queries and keys.
             for (var b = 0; b < batch; b++)
             {
@@ -142,15 +140,14 @@ internal sealed class LlamaForward
             }
             // Causal grouped-query attention over each row's cache, query heads shared out to the worker pool (AttendHead below).
             (_attnLayer, _attnRows) = (l, batch);
-            MatMul.Pool.Run(_attentionJob, Math.Min(c.HeadCount, MatMul.Threads));
+            MatMul.Run(_attentionJob, Math.Min(c.HeadCount, MatMul.Threads));
             // Output projection and residual.
             MatMul.Multiply(layer.Output, att, xb, batch);
             VectorOps.Add(xb, x, SimdPath.Current);
 
             // ---- Feed-forward block (SwiGLU) ----
             RmsNorm.Apply(x, layer.FeedForwardNorm, xb, batch, c.RmsEpsilon);
-            MatMul.Multiply(layer.Gate, xb, hb, batch);
-            MatMul.Multiply(layer.Up, xb, hb2, batch);
+            MatMul.Multiply(xb, batch, layer.Gate, hb, layer.Up, hb2);
             // hb = silu(gate) * up, row by row: the vector tail of a row then falls where it does when the row is
             // alone, so a sequence's logits do not depend on which rows share its pass.
             for (var b = 0; b < batch; b++)
@@ -211,8 +208,7 @@ internal sealed class LlamaForward
         {
             var cache = _rowCache[b]!;
             var offset = b * qLen + h * hs;
-            Attention.Head(_q.AsSpan(offset, hs), cache.Keys(_attnLayer), cache.Values(_attnLayer), c.KvLength, kvHead * hs, hs,
-                _rowPosition[b] + 1, scores, _att.AsSpan(offset, hs));
+            cache.Attend(_attnLayer, _q.AsSpan(offset, hs), kvHead * hs, hs, _rowPosition[b] + 1, scores, _att.AsSpan(offset, hs));
         }
     }
 }

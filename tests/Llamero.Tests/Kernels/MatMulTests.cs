@@ -78,6 +78,68 @@ public class MatMulTests
         weights.Dispose();
     }
 
+    [Theory]
+    [InlineData(GgmlType.Q4_K, GgmlType.Q4_K, GgmlType.Q6_K)] // one shared partner (Q8_K), as Q4_K_M's Q/K/V
+    [InlineData(GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.F16)]  // three partners, quantized separately
+    [InlineData(GgmlType.Q8_0, GgmlType.Q5_K, GgmlType.Q5_0)]
+    public void Several_matrices_with_one_input_equal_separate_products(GgmlType t0, GgmlType t1, GgmlType t2)
+    {
+        const int cols = 512;
+        var (w0, _) = MakeWeights(t0, 300, cols);
+        var (w1, _) = MakeWeights(t1, 44, cols);
+        var (w2, _) = MakeWeights(t2, 129, cols);
+        var before = MatMul.Threads;
+        try
+        {
+            foreach (var threads in new[] { 1, 2, 3 })
+            {
+                MatMul.Threads = threads;
+                foreach (var batch in new[] { 1, 3, 21 })
+                {
+                    var x = QuantRows.Make("gaussian", batch * cols, seed: batch);
+                    float[] e0 = new float[batch * 300], e1 = new float[batch * 44], e2 = new float[batch * 129];
+                    MatMul.Multiply(in w0.Matrix, x, e0, batch);
+                    MatMul.Multiply(in w1.Matrix, x, e1, batch);
+                    MatMul.Multiply(in w2.Matrix, x, e2, batch);
+
+                    float[] y0 = new float[batch * 300], y1 = new float[batch * 44], y2 = new float[batch * 129];
+                    MatMul.Multiply(x, batch, in w0.Matrix, y0, in w1.Matrix, y1, in w2.Matrix, y2);
+                    Assert.Equal(e0, y0);
+                    Assert.Equal(e1, y1);
+                    Assert.Equal(e2, y2);
+
+                    Array.Clear(y0);
+                    Array.Clear(y2);
+                    MatMul.Multiply(x, batch, in w0.Matrix, y0, in w2.Matrix, y2);
+                    Assert.Equal(e0, y0);
+                    Assert.Equal(e2, y2);
+                }
+            }
+        }
+        finally
+        {
+            MatMul.Threads = before;
+            w0.Dispose();
+            w1.Dispose();
+            w2.Dispose();
+        }
+    }
+
+    [Fact]
+    public void Several_matrices_check_every_shape()
+    {
+        var (a, _) = MakeWeights(GgmlType.Q8_0, 8, 64);
+        var (b, _) = MakeWeights(GgmlType.Q8_0, 4, 64);
+        var ex = Assert.Throws<ArgumentException>(() => MatMul.Multiply(new float[64], 1, in a.Matrix, new float[8], in b.Matrix, new float[3]));
+        Assert.Contains("4x64", ex.Message, StringComparison.Ordinal);
+        var (wide, _) = MakeWeights(GgmlType.Q8_0, 4, 128);
+        ex = Assert.Throws<ArgumentException>(() => MatMul.Multiply(new float[128], 1, in a.Matrix, new float[8], in wide.Matrix, new float[4]));
+        Assert.Contains("4x128", ex.Message, StringComparison.Ordinal);
+        a.Dispose();
+        b.Dispose();
+        wide.Dispose();
+    }
+
     [Fact]
     public void Thread_count_is_configurable_and_results_do_not_depend_on_it()
     {
@@ -104,6 +166,55 @@ public class MatMulTests
             weights.Dispose();
         }
         Assert.Throws<ArgumentOutOfRangeException>(() => MatMul.Threads = 0);
+    }
+
+    [Fact]
+    public void Changing_threads_while_other_threads_multiply_is_safe()
+    {
+        var (weights, _) = MakeWeights(GgmlType.Q4_K, 640, 512);
+        var x = QuantRows.Make("gaussian", 2 * 512);
+        var reference = new float[2 * 640];
+        var before = MatMul.Threads;
+        try
+        {
+            MatMul.Threads = 1;
+            MatMul.Multiply(in weights.Matrix, x, reference, 2);
+            using var stop = new CancellationTokenSource();
+            var failures = 0;
+            var callers = Enumerable.Range(0, 3).Select(_ => new Thread(() =>
+            {
+                var y = new float[2 * 640];
+                while (!stop.IsCancellationRequested)
+                {
+                    try
+                    {
+                        MatMul.Multiply(in weights.Matrix, x, y, 2);
+                        if (!y.AsSpan().SequenceEqual(reference))
+                            Interlocked.Increment(ref failures);
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        Interlocked.Increment(ref failures); // the pool was stopped under a running multiplication
+                    }
+                }
+            })).ToArray();
+            foreach (var t in callers)
+                t.Start();
+            for (var i = 0; i < 200; i++)
+            {
+                MatMul.Threads = 1 + i % 3;
+                Thread.Yield();
+            }
+            stop.Cancel();
+            foreach (var t in callers)
+                t.Join();
+            Assert.Equal(0, failures);
+        }
+        finally
+        {
+            MatMul.Threads = before;
+            weights.Dispose();
+        }
     }
 
     [Fact]

@@ -1,0 +1,171 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Llamero.Gguf;
+using Llamero.Quants;
+
+namespace Llamero.Kernels;
+
+/// <summary>
+/// Up to <see cref="MaxParts"/> weight matrices multiplied by the same activations in one pool run: the
+/// activations are quantized once per dot-partner format (in parallel for a prompt batch), then the rows of all the
+/// matrices are cut into chunks that the participants take from one atomic counter, so a busy core takes fewer and
+/// Q, K and V (or gate and up) cost one hand-off instead of three. One job per calling thread, reused: nothing is
+/// allocated once its buffers have grown to the largest batch.
+/// </summary>
+internal sealed unsafe class MatMulJob : IParallelWork
+{
+    /// <summary>Most matrices one job multiplies.</summary>
+    public const int MaxParts = 3;
+
+    // Below this many multiply-adds, waking workers costs more than it saves.
+    private const long ParallelThreshold = 1 << 16;
+    // Chunks per participant: enough that a core slowed by another process leaves little to wait for at the end.
+    private const int ChunksPerParticipant = 8;
+    // Weight bytes per chunk when a prompt batch reuses each row from cache (L2 is 512 KB or more).
+    private const int ChunkBytesForBatch = 256 * 1024;
+    // Activation rows before quantizing them is worth a pool run of its own.
+    private const int ParallelQuantizeRows = 4;
+
+    [ThreadStatic]
+    private static MatMulJob? t_job;
+
+    private readonly MatMulPart[] _parts = new MatMulPart[MaxParts];
+    private readonly GgmlType[] _partners = new GgmlType[MaxParts];
+    private readonly int[] _bufferOf = new int[MaxParts];
+    private readonly byte[][] _buffers = [[], [], []];
+    private int _count;
+    private int _buffersInUse;
+    private float* _x;
+    private int _cols;
+    private int _batch;
+    private bool _quantizing;
+    private int _items;
+    private int _chunkRows;
+    private int _next;
+
+    /// <summary>The calling thread's job.</summary>
+    public static MatMulJob ForThisThread => t_job ??= new MatMulJob();
+
+    /// <summary>Starts a job over <paramref name="batch"/> rows of <paramref name="cols"/> floats at <paramref name="x"/>.</summary>
+    public void Begin(float* x, int cols, int batch)
+    {
+        _count = 0;
+        _buffersInUse = 0;
+        _x = x;
+        _cols = cols;
+        _batch = batch;
+    }
+
+    /// <summary>Adds y = W·x for <paramref name="w"/>; <paramref name="y"/> holds batch rows of <c>w.Rows</c> floats.</summary>
+    public void Add(in WeightMatrix w, float* y)
+    {
+        ref var part = ref _parts[_count];
+        var partner = MatMul.Bind(w.Type, ref part);
+        part.Weights = (byte*)w.Data;
+        part.RowBytes = w.RowBytes;
+        part.Rows = w.Rows;
+        part.Cols = w.Cols;
+        part.Y = y;
+        part.Batch = _batch;
+        _partners[_count] = partner;
+        // Matrices whose formats share a dot partner share the quantized activations.
+        var buffer = Array.IndexOf(_partners, partner, 0, _count);
+        _bufferOf[_count] = buffer >= 0 ? _bufferOf[buffer] : _buffersInUse++;
+        _count++;
+    }
+
+    /// <summary>Quantizes the activations and multiplies every added matrix, on the pool when it pays.</summary>
+    public void Run()
+    {
+        var traits = PrepareBuffers();
+        long work = 0, rows = 0;
+        for (var i = 0; i < _count; i++)
+        {
+            work += (long)_parts[i].Rows * _parts[i].Cols * _batch;
+            rows += _parts[i].Rows;
+        }
+        var participants = work < ParallelThreshold ? 1 : MatMul.Threads;
+
+        _quantizing = true;
+        _items = _buffersInUse * _batch;
+        _next = 0;
+        if (participants > 1 && _batch >= ParallelQuantizeRows)
+            MatMul.Run(this, participants);
+        else
+            Execute(0, 1);
+
+        _quantizing = false;
+        _chunkRows = ChunkRows(rows, participants, traits);
+        _items = 0;
+        for (var i = 0; i < _count; i++)
+        {
+            ref var part = ref _parts[i];
+            part.FirstChunk = _items;
+            _items += (part.Rows + _chunkRows - 1) / _chunkRows;
+            part.EndChunk = _items;
+        }
+        _next = 0;
+        MatMul.Run(this, participants);
+    }
+
+    /// <summary>Grows the activation buffers to the batch and points each part at its own; returns the largest weight row.</summary>
+    private long PrepareBuffers()
+    {
+        long widestRow = 0;
+        for (var i = 0; i < _count; i++)
+        {
+            ref var part = ref _parts[i];
+            var traits = GgmlTypes.Get(_partners[i]);
+            if (_cols % traits.BlockSize != 0)
+                throw new ArgumentException($"MatMul: a row of {_cols} elements is not a whole number of {traits.Name} blocks.");
+            part.ActivationRowBytes = checked((int)traits.RowBytes(_cols));
+            var needed = checked(part.ActivationRowBytes * _batch);
+            ref var buffer = ref _buffers[_bufferOf[i]];
+            if (buffer.Length < needed)
+                buffer = GC.AllocateUninitializedArray<byte>(needed, pinned: true);
+            part.Activations = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
+            widestRow = Math.Max(widestRow, part.RowBytes);
+        }
+        return widestRow;
+    }
+
+    /// <summary>About <see cref="ChunksPerParticipant"/> chunks each, in whole groups of four rows; for a prompt
+    /// batch, no more weight bytes per chunk than stay in L2 while every activation tile passes over them.</summary>
+    private int ChunkRows(long rows, int participants, long rowBytes)
+    {
+        var chunk = (int)Math.Max(4, (rows / (participants * ChunksPerParticipant) + 3) & ~3L);
+        if (_batch > 1)
+            chunk = Math.Min(chunk, (int)Math.Max(4, ChunkBytesForBatch / rowBytes & ~3L));
+        return chunk;
+    }
+
+    public void Execute(int worker, int workers)
+    {
+        if (_quantizing)
+        {
+            for (var item = Interlocked.Increment(ref _next) - 1; item < _items; item = Interlocked.Increment(ref _next) - 1)
+                QuantizeRow(item / _batch, item % _batch);
+            return;
+        }
+        for (var chunk = Interlocked.Increment(ref _next) - 1; chunk < _items; chunk = Interlocked.Increment(ref _next) - 1)
+        {
+            var p = 0;
+            while (chunk >= _parts[p].EndChunk)
+                p++;
+            ref var part = ref _parts[p];
+            var r0 = (chunk - part.FirstChunk) * _chunkRows;
+            part.Kernel(in part, r0, Math.Min(part.Rows, r0 + _chunkRows));
+        }
+    }
+
+    // Row b of the activations, quantized for buffer k (the first part that uses it says how).
+    private void QuantizeRow(int k, int b)
+    {
+        var first = Array.IndexOf(_bufferOf, k, 0, _count);
+        ref var part = ref _parts[first];
+        var rowBytes = part.ActivationRowBytes;
+        MatMul.ActivationQuantizer(_partners[first])(
+            new ReadOnlySpan<float>(_x + (long)b * _cols, _cols),
+            new Span<byte>(part.Activations + (long)b * rowBytes, rowBytes));
+    }
+}

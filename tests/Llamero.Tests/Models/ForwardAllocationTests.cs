@@ -1,0 +1,53 @@
+using Llamero.Gguf;
+using Llamero.Kernels;
+using Llamero.Models;
+using Llamero.Tests.Kernels;
+
+namespace Llamero.Tests.Models;
+
+/// <summary>
+/// Evaluating a token allocates nothing once the session has warmed up: activation buffers, quantized activations,
+/// pool jobs and attention scratch are all reused (a behaviour test; it says nothing about speed).
+/// </summary>
+[Collection(nameof(MatMulThreads))]
+public class ForwardAllocationTests
+{
+    // F16 weights big enough that the matrix products go to the worker pool; stories260K stays on the caller.
+    private static readonly Lazy<string> Model = new(() => SyntheticLlama.Write(
+        SyntheticModelTests.Small with { Dim = 256, FeedForward = 768, Heads = 8, KvHeads = 2, WeightType = GgmlType.F16, Seed = 17 }));
+
+    public static TheoryData<string, int> Cases() => new()
+    {
+        { "synthetic", 1 }, { "synthetic", 2 }, { "stories260K", 1 }, { "stories260K", 2 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Evaluating_a_token_or_a_prompt_allocates_nothing_after_warm_up(string model, int threads)
+    {
+        var before = MatMul.Threads;
+        try
+        {
+            MatMul.Threads = threads;
+            using var llm = LlamaModel.Load(model == "stories260K" ? Support.TestPaths.Stories260K : Model.Value);
+            using var session = llm.CreateSession(64);
+            int[] prompt = [1, 20, 30, 40, 50];
+            session.Evaluate(prompt);
+            for (var i = 0; i < 3; i++)
+                session.Evaluate([60 + i]);
+
+            var start = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 8; i++)
+                session.Evaluate([70 + i]);
+            session.Truncate(0);
+            session.Evaluate(prompt);
+            var allocated = GC.GetAllocatedBytesForCurrentThread() - start;
+
+            Assert.Equal(0, allocated);
+        }
+        finally
+        {
+            MatMul.Threads = before;
+        }
+    }
+}
