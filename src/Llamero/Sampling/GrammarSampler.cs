@@ -45,7 +45,7 @@ public sealed class GrammarSampler : ISampler
     {
         var items = candidates.Items;
         if (items.Length > PerTokenLimit)
-            TokenMask.Compute(Grammar, _vocab, _matcher.Stacks, _matcher.Partial, _allowed);
+            TokenMask.Compute(_matcher.Space, _vocab, _matcher.Stacks, _matcher.Partial, _allowed);
         var kept = 0;
         for (var i = 0; i < items.Length; i++)
         {

@@ -81,6 +81,19 @@ public class GrammarMatcherTests
     }
 
     [Fact]
+    public void A_matcher_that_outgrows_its_caches_starts_fresh_ones_and_matches_the_same()
+    {
+        const string text = "{\"a\": [1, 2, {\"b\": \"c\\n\"}], \"d\": -1.5e3, \"e\": [[], {}, null]}";
+        var small = new GrammarMatcher(Json, maxCachedStates: 8);
+        var first = small.Space;
+        foreach (var c in text)
+            Assert.True(small.Accept(c), $"refused '{c}'");
+        Assert.NotSame(first, small.Space);
+        Assert.True(small.IsComplete);
+        Assert.False(new GrammarMatcher(Json, maxCachedStates: 8).Accept("{\"a\": [1,]}"));
+    }
+
+    [Fact]
     public void Json_value_grammar_accepts_any_value()
     {
         var value = Llamero.Sampling.Grammars.Grammar.Parse(BuiltInGrammars.JsonValue);

@@ -4,22 +4,30 @@ namespace Llamero.Sampling.Grammars;
 
 /// <summary>
 /// Walks a <see cref="Grammar"/> one character (or UTF-8 byte run) at a time, keeping every parse that is still
-/// possible, as llama.cpp's <c>llama_grammar</c> does. A refused input leaves the matcher unchanged. Not thread-safe.
+/// possible, as llama.cpp's <c>llama_grammar</c> does. A refused input leaves the matcher unchanged. Not
+/// thread-safe, and a matcher shares its caches with its clones: use them from one thread at a time.
 /// </summary>
 public sealed class GrammarMatcher
 {
-    private List<GrammarStack?> _stacks;
+    // A long generation meets ever new states; past this many cached ones, start a fresh space.
+    private readonly int _maxCachedStates;
+    private StackSpace _space;
+    private StackList _stacks;
     private Utf8Partial _partial;
 
-    internal GrammarMatcher(Grammar grammar)
+    internal GrammarMatcher(Grammar grammar, int maxCachedStates = 200_000)
     {
         Grammar = grammar;
-        _stacks = StackSet.Initial(grammar);
+        _maxCachedStates = maxCachedStates;
+        _space = new StackSpace(grammar);
+        _stacks = _space.Initial();
     }
 
-    private GrammarMatcher(Grammar grammar, List<GrammarStack?> stacks, Utf8Partial partial)
+    private GrammarMatcher(Grammar grammar, int maxCachedStates, StackSpace space, StackList stacks, Utf8Partial partial)
     {
         Grammar = grammar;
+        _maxCachedStates = maxCachedStates;
+        _space = space;
         _stacks = stacks;
         _partial = partial;
     }
@@ -28,12 +36,14 @@ public sealed class GrammarMatcher
     public Grammar Grammar { get; }
 
     /// <summary>Whether the input so far is a whole sentence of the grammar (it may still continue).</summary>
-    public bool IsComplete => _partial.IsEmpty && StackSet.CanEnd(_stacks);
+    public bool IsComplete => _partial.IsEmpty && _stacks.CanEnd;
 
     /// <summary>Whether anything other than the end may follow.</summary>
-    public bool CanContinue => _stacks.Any(s => s is not null);
+    public bool CanContinue => _stacks.Stacks.Any(s => s is not null);
 
-    internal List<GrammarStack?> Stacks => _stacks;
+    internal StackSpace Space => _space;
+
+    internal StackList Stacks => _stacks;
 
     internal Utf8Partial Partial => _partial;
 
@@ -42,11 +52,10 @@ public sealed class GrammarMatcher
     {
         if (!_partial.IsEmpty || !Rune.IsValid(codePoint))
             return false;
-        var next = new List<GrammarStack?>();
-        StackSet.Advance(Grammar, _stacks, codePoint, next);
-        if (next.Count == 0)
+        var next = _space.Advance(_stacks, codePoint);
+        if (next.IsDead)
             return false;
-        _stacks = next;
+        Move(next, _partial);
         return true;
     }
 
@@ -63,16 +72,26 @@ public sealed class GrammarMatcher
     /// </summary>
     public bool AcceptUtf8(ReadOnlySpan<byte> bytes)
     {
-        if (!StackSet.TryAdvance(Grammar, _stacks, _partial, bytes, out var stacks, out var partial))
+        if (!_space.TryAdvance(_stacks, _partial, bytes, out var stacks, out var partial))
             return false;
-        _stacks = stacks;
-        _partial = partial;
+        Move(stacks, partial);
         return true;
     }
 
     /// <summary>Whether <see cref="AcceptUtf8"/> would accept <paramref name="bytes"/> (nothing changes).</summary>
-    public bool CanAcceptUtf8(ReadOnlySpan<byte> bytes) => StackSet.TryAdvance(Grammar, _stacks, _partial, bytes, out _, out _);
+    public bool CanAcceptUtf8(ReadOnlySpan<byte> bytes) => _space.TryAdvance(_stacks, _partial, bytes, out _, out _);
 
-    /// <summary>An independent copy at the same point.</summary>
-    public GrammarMatcher Clone() => new(Grammar, _stacks, _partial);
+    /// <summary>An independent copy at the same point (sharing this matcher's caches).</summary>
+    public GrammarMatcher Clone() => new(Grammar, _maxCachedStates, _space, _stacks, _partial);
+
+    private void Move(StackList stacks, Utf8Partial partial)
+    {
+        _partial = partial;
+        if (_space.Size > _maxCachedStates)
+        {
+            _space = new StackSpace(Grammar);
+            stacks = _space.Import(stacks);
+        }
+        _stacks = stacks;
+    }
 }

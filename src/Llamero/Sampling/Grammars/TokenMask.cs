@@ -7,20 +7,20 @@ namespace Llamero.Sampling.Grammars;
 internal static class TokenMask
 {
     /// <summary>Sets <paramref name="allowed"/>[id] for each allowed token (and clears the rest).</summary>
-    public static void Compute(Grammar grammar, GrammarVocabulary vocab, List<GrammarStack?> stacks, Utf8Partial partial, bool[] allowed)
+    public static void Compute(StackSpace space, GrammarVocabulary vocab, StackList stacks, Utf8Partial partial, bool[] allowed)
     {
         Array.Clear(allowed);
-        if (partial.IsEmpty && StackSet.CanEnd(stacks))
+        if (partial.IsEmpty && stacks.CanEnd)
         {
             for (var id = 0; id < vocab.Size; id++)
                 allowed[id] |= vocab.EndOfGeneration[id];
         }
-        Visit(grammar, vocab, 0, vocab.Sorted.Length, 0, stacks, partial, allowed);
+        Visit(space, vocab, 0, vocab.Sorted.Length, 0, stacks, partial, allowed);
     }
 
     // Tokens sorted[lo..hi) share their first `depth` bytes, which the stacks have already consumed.
-    private static void Visit(Grammar grammar, GrammarVocabulary vocab, int lo, int hi, int depth,
-        List<GrammarStack?> stacks, Utf8Partial partial, bool[] allowed)
+    private static void Visit(StackSpace space, GrammarVocabulary vocab, int lo, int hi, int depth,
+        StackList stacks, Utf8Partial partial, bool[] allowed)
     {
         var sorted = vocab.Sorted;
         var pieces = vocab.Pieces;
@@ -33,14 +33,9 @@ internal static class TokenMask
             var end = GroupEnd(vocab, lo, hi, depth, b);
             if (partial.Step(b, out var nextPartial, out var codePoint))
             {
-                var nextStacks = stacks;
-                if (codePoint >= 0)
-                {
-                    nextStacks = new List<GrammarStack?>();
-                    StackSet.Advance(grammar, stacks, codePoint, nextStacks);
-                }
-                if (nextStacks.Count > 0 && StackSet.CanContinue(grammar, nextStacks, nextPartial))
-                    Visit(grammar, vocab, lo, end, depth + 1, nextStacks, nextPartial, allowed);
+                var nextStacks = codePoint >= 0 ? space.Advance(stacks, codePoint) : stacks;
+                if (space.CanContinue(nextStacks, nextPartial))
+                    Visit(space, vocab, lo, end, depth + 1, nextStacks, nextPartial, allowed);
             }
             lo = end;
         }
