@@ -22,9 +22,10 @@ internal static class ServeCommand
         var context = new Option<int?>("--ctx-size", "-c") { Description = "Context tokens per slot (default: the model's, at most 4096)." };
         var template = new Option<string?>("--chat-template") { Description = "Chat template name (default: the model's own, else plain completion)." };
         var queue = new Option<int>("--queue") { Description = "Requests that may wait for a slot before new ones get 503.", DefaultValueFactory = _ => 32 };
+        var cacheTypes = new Inference.CacheTypeArguments();
         var command = new Command("serve", "Serve a model over an OpenAI-compatible HTTP API, with a chat page at /.")
         {
-            model, host, port, apiKey, apiKeyFile, parallel, context, template, queue,
+            model, host, port, apiKey, apiKeyFile, parallel, context, template, queue, cacheTypes.Keys, cacheTypes.Values,
         };
         command.SetAction(async (parseResult, cancellation) =>
         {
@@ -47,7 +48,8 @@ internal static class ServeCommand
                 var templateName = parseResult.GetValue(template);
                 Generation.CompletionTemplate.Resolve(templateName, null); // unknown names fail now, listing the valid ones
 
-                await using var server = LlameroServer.Create(options, () => LlameroEngine.Load(path, templateName));
+                var caches = cacheTypes.Read(parseResult);
+                await using var server = LlameroServer.Create(options, () => LlameroEngine.Load(path, templateName, cacheTypes: caches));
                 await server.StartAsync(cancellation);
                 output.WriteLine($"llamero serve: listening on {server.BaseAddress} (chat page at /, API at {server.BaseAddress}v1), loading {path}");
                 await server.Loaded;
