@@ -18,6 +18,10 @@ public sealed record LlmOptions
     /// else the plain completion template.</summary>
     public string? ChatTemplate { get; init; }
 
+    /// <summary>How each session's KV cache stores keys and values (llama.cpp's -ctk/-ctv); null:
+    /// <see cref="KvCacheOptions.Default"/>.</summary>
+    public KvCacheOptions? CacheTypes { get; init; }
+
     /// <summary>Reports the fraction of the weights read (0..1) while loading.</summary>
     public IProgress<double>? Progress { get; init; }
 
@@ -41,14 +45,15 @@ public sealed class Llm : IDisposable
     private readonly Generator _generator;
     private int _busy;
 
-    private Llm(LlamaModel model, Tokenizer tokenizer, ChatTemplate template, int contextSize, TimeSpan loadTime)
+    private Llm(LlamaModel model, Tokenizer tokenizer, ChatTemplate template, int contextSize, KvCacheOptions? cacheTypes, TimeSpan loadTime)
     {
         _model = model;
+        CacheTypes = cacheTypes ?? KvCacheOptions.Default;
         Tokenizer = tokenizer;
         ChatTemplate = template;
         ContextSize = contextSize;
         LoadTime = loadTime;
-        _generator = new Generator(model.CreateSession(contextSize), tokenizer);
+        _generator = new Generator(model.CreateSession(contextSize, CacheTypes), tokenizer);
     }
 
     /// <summary>Loads the model at <paramref name="path"/>.</summary>
@@ -67,7 +72,7 @@ public sealed class Llm : IDisposable
             var tokenizer = Tokenizer.FromGguf(model.File);
             var template = CompletionTemplate.Resolve(options.ChatTemplate, ChatTemplates.Detect(model.File.GetOrDefault<string?>("tokenizer.chat_template", null)));
             var context = options.ContextSize > 0 ? options.ContextSize : Math.Min(model.Config.ContextLength, LlmOptions.DefaultMaxContext);
-            return new Llm(model, tokenizer, template, context, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            return new Llm(model, tokenizer, template, context, options.CacheTypes, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         }
         catch
         {
@@ -87,6 +92,9 @@ public sealed class Llm : IDisposable
 
     /// <summary>Context size of each session.</summary>
     public int ContextSize { get; }
+
+    /// <summary>How the sessions' KV caches store keys and values.</summary>
+    public KvCacheOptions CacheTypes { get; }
 
     /// <summary>How long loading took.</summary>
     public TimeSpan LoadTime { get; }
@@ -131,7 +139,7 @@ public sealed class Llm : IDisposable
 
     /// <summary>Starts a conversation with its own KV cache (dispose it when done).</summary>
     public ChatSession StartChat(string? systemPrompt = null, ChatTemplate? template = null) =>
-        new(new Generator(_model.CreateSession(ContextSize), Tokenizer), template ?? ChatTemplate, systemPrompt, ownsSession: true);
+        new(new Generator(_model.CreateSession(ContextSize, CacheTypes), Tokenizer), template ?? ChatTemplate, systemPrompt, ownsSession: true);
 
     private async IAsyncEnumerable<GeneratedToken> Run(int[] tokens, GenerationOptions options,
         [EnumeratorCancellation] CancellationToken cancellationToken)

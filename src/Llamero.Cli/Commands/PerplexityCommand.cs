@@ -3,6 +3,7 @@ using System.Globalization;
 using Llamero.Evaluation;
 using Llamero.Gguf;
 using Llamero.Hub;
+using Llamero.Models;
 
 namespace Llamero.Cli.Commands;
 
@@ -19,9 +20,10 @@ internal static class PerplexityCommand
         var klBase = new Option<string?>("--kl-divergence-base") { Description = "Logits file (llama.cpp's format): written by a plain run, read by --kl-divergence" };
         var kl = new Option<bool>("--kl-divergence") { Description = "Compare this model with the logits saved in --kl-divergence-base (KLD, top-1 agreement, PPL ratio)" };
 
+        var cacheTypes = new Inference.CacheTypeArguments();
         var command = new Command("perplexity", "Perplexity of a text as llama-perplexity computes it, or KL divergence against a base model's saved logits.")
         {
-            model, file, context, batch, chunks, klBase, kl,
+            model, file, context, batch, chunks, klBase, kl, cacheTypes.Keys, cacheTypes.Values,
         };
         command.SetAction(parseResult =>
         {
@@ -31,13 +33,14 @@ internal static class PerplexityCommand
             var textPath = parseResult.GetValue(file);
             try
             {
+                var caches = cacheTypes.Read(parseResult);
                 if (parseResult.GetValue(kl))
                 {
                     if (basePath is null)
                         throw new EvaluationException("--kl-divergence needs --kl-divergence-base FILE (the base model's saved logits)");
                     using var reader = new LogitsFileReader(basePath);
                     using var evalModel = EvaluationModel.Open(parseResult.GetValue(model)!);
-                    return CompareKl(evalModel, reader, parseResult.GetValue(batch), output, error);
+                    return CompareKl(evalModel, reader, parseResult.GetValue(batch), caches, output, error);
                 }
                 if (textPath is null)
                     throw new EvaluationException("give the text to evaluate with -f FILE");
@@ -45,9 +48,9 @@ internal static class PerplexityCommand
                 using var opened = EvaluationModel.Open(parseResult.GetValue(model)!);
                 var options = new PerplexityOptions(parseResult.GetValue(context), parseResult.GetValue(batch),
                     parseResult.GetValue(chunks) is var n and > 0 ? n : null);
-                return ComputePerplexity(opened, opened.Tokenize(text), options, basePath, output, error);
+                return ComputePerplexity(opened, opened.Tokenize(text), options, caches, basePath, output, error);
             }
-            catch (Exception e) when (e is EvaluationException or GgufFormatException or HubException or IOException or InvalidDataException)
+            catch (Exception e) when (e is EvaluationException or GgufFormatException or HubException or IOException or InvalidDataException or ArgumentException)
             {
                 error.WriteLine("error: " + e.Message);
                 return 1;
@@ -56,9 +59,10 @@ internal static class PerplexityCommand
         return command;
     }
 
-    private static int ComputePerplexity(EvaluationModel model, int[] tokens, PerplexityOptions options, string? savePath, TextWriter output, TextWriter error)
+    private static int ComputePerplexity(EvaluationModel model, int[] tokens, PerplexityOptions options, KvCacheOptions caches, string? savePath,
+        TextWriter output, TextWriter error)
     {
-        using var session = model.Model.CreateSession(options.ContextSize);
+        using var session = model.Model.CreateSession(options.ContextSize, caches);
         Perplexity.Validate(session, tokens.Length, options);   // before any output file exists
         var chunkCount = Math.Min(tokens.Length / options.ContextSize, options.MaxChunks ?? int.MaxValue);
         error.WriteLine($"perplexity: {tokens.Length} tokens, calculating perplexity over {chunkCount} chunks, n_ctx={options.ContextSize}, batch_size={options.BatchSize}");
@@ -76,9 +80,9 @@ internal static class PerplexityCommand
         return 0;
     }
 
-    private static int CompareKl(EvaluationModel model, LogitsFileReader reader, int batchSize, TextWriter output, TextWriter error)
+    private static int CompareKl(EvaluationModel model, LogitsFileReader reader, int batchSize, KvCacheOptions caches, TextWriter output, TextWriter error)
     {
-        using var session = model.Model.CreateSession(reader.ContextSize);
+        using var session = model.Model.CreateSession(reader.ContextSize, caches);
         error.WriteLine($"kl-divergence: {reader.Chunks} chunks of {reader.ContextSize} tokens from {reader.Path}");
         output.WriteLine(KlDivergenceReport.Header);
         var stats = KlDivergence.Compute(session, reader, model.BosId, batchSize, (chunk, s) =>

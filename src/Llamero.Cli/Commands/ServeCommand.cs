@@ -22,9 +22,11 @@ internal static class ServeCommand
         var context = new Option<int?>("--ctx-size", "-c") { Description = "Context tokens per slot (default: the model's, at most 4096)." };
         var template = new Option<string?>("--chat-template") { Description = "Chat template name (default: the model's own, else plain completion)." };
         var queue = new Option<int>("--queue") { Description = "Requests that may wait for a slot before new ones get 503.", DefaultValueFactory = _ => 32 };
+        var batch = new Option<int>("--batch-size", "-b") { Description = "Most tokens one decode step evaluates for all slots together (prompt chunks and generated tokens).", DefaultValueFactory = _ => 512 };
+        var cacheTypes = new Inference.CacheTypeArguments();
         var command = new Command("serve", "Serve a model over an OpenAI-compatible HTTP API, with a chat page at /.")
         {
-            model, host, port, apiKey, apiKeyFile, parallel, context, template, queue,
+            model, host, port, apiKey, apiKeyFile, parallel, context, template, queue, batch, cacheTypes.Keys, cacheTypes.Values,
         };
         command.SetAction(async (parseResult, cancellation) =>
         {
@@ -40,6 +42,7 @@ internal static class ServeCommand
                     Parallel = Check(parseResult.GetValue(parallel), 1, 256, "--parallel"),
                     ContextSize = parseResult.GetValue(context) is { } c ? Check(c, 8, 1 << 20, "--ctx-size") : null,
                     QueueCapacity = Check(parseResult.GetValue(queue), 0, 100_000, "--queue"),
+                    BatchSize = Check(parseResult.GetValue(batch), 1, 8192, "--batch-size"),
                 };
                 if (!System.Net.IPAddress.TryParse(options.Host, out _) && options.Host != "localhost")
                     throw new ArgumentException($"--host must be an IP address or localhost; got '{options.Host}'");
@@ -47,7 +50,8 @@ internal static class ServeCommand
                 var templateName = parseResult.GetValue(template);
                 Generation.CompletionTemplate.Resolve(templateName, null); // unknown names fail now, listing the valid ones
 
-                await using var server = LlameroServer.Create(options, () => LlameroEngine.Load(path, templateName));
+                var caches = cacheTypes.Read(parseResult);
+                await using var server = LlameroServer.Create(options, () => LlameroEngine.Load(path, templateName, cacheTypes: caches));
                 await server.StartAsync(cancellation);
                 output.WriteLine($"llamero serve: listening on {server.BaseAddress} (chat page at /, API at {server.BaseAddress}v1), loading {path}");
                 await server.Loaded;

@@ -42,6 +42,8 @@ internal sealed class GenerationArguments
     public Option<bool> NoEscape { get; } = new("--no-escape") { Description = "Take \\n, \\t, ... in the prompt literally (by default they are escapes, as in llama.cpp)." };
     public Option<bool> Escape { get; } = new("--escape", "-e") { Description = "Process escapes in the prompt (the default)." };
 
+    public CacheTypeArguments CacheTypes { get; } = new();
+
     public GrammarArguments Grammar { get; } = new();
 
     public IEnumerable<Option> All() =>
@@ -49,7 +51,7 @@ internal sealed class GenerationArguments
         .. Grammar.All(),
         Model, Context, Predict, Temperature, TopK, TopP, MinP, Typical, RepeatPenalty, RepeatLastN, FrequencyPenalty,
         PresencePenalty, Mirostat, MirostatEta, MirostatTau, LogitBias, Seed, Threads, GpuLayers, Color, System, Keep,
-        NoContextShift, ChatTemplate, BatchSize, ReversePrompt, IgnoreEos, NoEscape, Escape,
+        NoContextShift, ChatTemplate, BatchSize, ReversePrompt, IgnoreEos, NoEscape, Escape, .. CacheTypes.All(),
     ];
 
     public void AddTo(Command command)

@@ -20,10 +20,15 @@ internal static class ModelSetup
         {
             ContextSize = result.GetValue(args.Context),
             ChatTemplate = result.GetValue(args.ChatTemplate),
+            CacheTypes = args.CacheTypes.Read(result),
             Progress = LoadProgressBar.For(path, error),
         });
         var config = llm.Model.Config;
         error.WriteLine($"model: {path} ({config.Architecture}, {config.BlockCount} layers, dim {config.EmbeddingLength}, vocab {config.VocabSize}), loaded in {llm.LoadTime.TotalMilliseconds:F0} ms");
+        var caches = llm.CacheTypes;
+        var cacheBytes = (long)config.BlockCount * llm.ContextSize * config.KvLength *
+            (Models.KvCacheOptions.BytesPerElement(caches.Keys) + Models.KvCacheOptions.BytesPerElement(caches.Values));
+        error.WriteLine($"KV cache: {llm.ContextSize} positions, K {caches.Keys.ToString().ToLowerInvariant()}, V {caches.Values.ToString().ToLowerInvariant()}, {cacheBytes / 1048576.0:F2} MiB");
         return llm;
     }
 

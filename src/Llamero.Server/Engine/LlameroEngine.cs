@@ -12,10 +12,12 @@ namespace Llamero.Server.Engine;
 public sealed class LlameroEngine : IInferenceEngine
 {
     private readonly LlamaModel _model;
+    private readonly KvCacheOptions? _cacheTypes;
 
-    private LlameroEngine(LlamaModel model, Tokenizer tokenizer, ChatTemplate template, string modelId)
+    private LlameroEngine(LlamaModel model, Tokenizer tokenizer, ChatTemplate template, string modelId, KvCacheOptions? cacheTypes)
     {
         _model = model;
+        _cacheTypes = cacheTypes;
         Tokenizer = tokenizer;
         Template = template;
         ModelId = modelId;
@@ -23,9 +25,10 @@ public sealed class LlameroEngine : IInferenceEngine
 
     /// <summary>
     /// Loads <paramref name="path"/>. <paramref name="chatTemplate"/> names a built-in template (unknown names throw,
-    /// listing the valid ones); null uses the file's <c>tokenizer.chat_template</c> when recognised.
+    /// listing the valid ones); null uses the file's <c>tokenizer.chat_template</c> when recognised. Slot sessions keep
+    /// their KV caches as <paramref name="cacheTypes"/> says (null: <see cref="KvCacheOptions.Default"/>).
     /// </summary>
-    public static LlameroEngine Load(string path, string? chatTemplate = null, string? modelId = null)
+    public static LlameroEngine Load(string path, string? chatTemplate = null, string? modelId = null, KvCacheOptions? cacheTypes = null)
     {
         var model = LlamaModel.Load(path);
         try
@@ -33,7 +36,7 @@ public sealed class LlameroEngine : IInferenceEngine
             var tokenizer = Tokenizer.FromGguf(model.File);
             var fromFile = ChatTemplates.Detect(model.File.GetOrDefault<string?>("tokenizer.chat_template", null));
             var template = CompletionTemplate.Resolve(chatTemplate, fromFile);
-            return new LlameroEngine(model, tokenizer, template, modelId ?? DefaultId(path));
+            return new LlameroEngine(model, tokenizer, template, modelId ?? DefaultId(path), cacheTypes);
         }
         catch
         {
@@ -61,7 +64,10 @@ public sealed class LlameroEngine : IInferenceEngine
     public ChatTemplate Template { get; }
 
     /// <inheritdoc />
-    public IModelSession CreateSession(int contextSize) => _model.CreateSession(contextSize);
+    public IModelSession CreateSession(int contextSize) => _model.CreateSession(contextSize, _cacheTypes);
+
+    /// <inheritdoc />
+    public IBatchDecoder CreateBatchDecoder(int maxTokens, int maxSequences) => _model.CreateBatchDecoder(maxTokens, maxSequences);
 
     /// <inheritdoc />
     public float[] Embed(IReadOnlyList<int> tokens)

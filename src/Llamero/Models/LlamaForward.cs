@@ -208,8 +208,7 @@ internal sealed class LlamaForward
         {
             var cache = _rowCache[b]!;
             var offset = b * qLen + h * hs;
-            Attention.Head(_q.AsSpan(offset, hs), cache.Keys(_attnLayer), cache.Values(_attnLayer), c.KvLength, kvHead * hs, hs,
-                _rowPosition[b] + 1, scores, _att.AsSpan(offset, hs));
+            cache.Attend(_attnLayer, _q.AsSpan(offset, hs), kvHead * hs, hs, _rowPosition[b] + 1, scores, _att.AsSpan(offset, hs));
         }
     }
 }

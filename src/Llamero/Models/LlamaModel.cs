@@ -59,9 +59,10 @@ public sealed class LlamaModel : IDisposable
     }
 
     /// <summary>A new sequence with a KV cache of <paramref name="contextSize"/> positions
-    /// (0 or less: the model's trained context).</summary>
-    public IModelSession CreateSession(int contextSize = 0) =>
-        new LlamaSession(this, contextSize <= 0 ? Config.ContextLength : contextSize);
+    /// (0 or less: the model's trained context), stored as <paramref name="cacheTypes"/> says
+    /// (default <see cref="KvCacheOptions.Default"/>).</summary>
+    public IModelSession CreateSession(int contextSize = 0, KvCacheOptions? cacheTypes = null) =>
+        new LlamaSession(this, contextSize <= 0 ? Config.ContextLength : contextSize, cacheTypes);
 
     /// <summary>
     /// A decoder that evaluates several of this model's sessions in one forward pass per step (continuous batching):

@@ -19,19 +19,21 @@ public sealed partial class LlamaSession : IModelSession
     private readonly int _batchCapacity;
     private readonly float[] _logits;     // (vocab) logits of the last token
     private readonly float[] _shiftAngles; // (ropeDims) the rotation of a context shift
+    private readonly float[] _shiftRow;    // (kvLength) one cached key row being re-rotated
     private LlamaForward? _forward;        // activation buffers, made on first use (sessions a batch decoder runs need none)
 
-    internal LlamaSession(LlamaModel model, int contextSize)
+    internal LlamaSession(LlamaModel model, int contextSize, KvCacheOptions? cacheTypes = null)
     {
         if (contextSize <= 0)
             throw new ArgumentOutOfRangeException(nameof(contextSize), contextSize, "The context must hold at least one token.");
         _config = model.Config;
         _weights = model.Weights;
         _rope = new Rope(_config.Rope);
-        _cache = new KvCache(_config.BlockCount, contextSize, _config.KvLength);
+        _cache = new KvCache(_config.BlockCount, contextSize, _config.KvLength, cacheTypes);
         _batchCapacity = Math.Min(MaxBatch, contextSize);
         _logits = new float[_config.VocabSize];
         _shiftAngles = new float[_rope.Dimensions];
+        _shiftRow = new float[_config.KvLength];
     }
 
     /// <inheritdoc/>
@@ -45,6 +47,9 @@ public sealed partial class LlamaSession : IModelSession
 
     /// <summary>Bytes held by the KV cache.</summary>
     public long CacheBytes => _cache.ByteSize;
+
+    /// <summary>How the KV cache stores keys and values.</summary>
+    public KvCacheOptions CacheTypes => _cache.Types;
 
     /// <inheritdoc/>
     public ReadOnlySpan<float> Evaluate(ReadOnlySpan<int> tokens)
@@ -100,7 +105,12 @@ public sealed partial class LlamaSession : IModelSession
         for (var l = 0; l < _config.BlockCount; l++)
         {
             for (var p = keep; p < keep + moved; p++)
-                _rope.Rotate(_cache.KeyRows(l, p, 1), _config.KvHeadCount, _config.HeadSize, cosSin);
+            {
+                // F16 keys are widened, rotated in float and rounded back, as llama.cpp's K-shift on an F16 cache.
+                _cache.ReadKeys(l, p, _shiftRow);
+                _rope.Rotate(_shiftRow, _config.KvHeadCount, _config.HeadSize, cosSin);
+                _cache.WriteKeys(l, p, _shiftRow);
+            }
         }
         Position -= discard;
     }

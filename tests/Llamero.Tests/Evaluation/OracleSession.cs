@@ -21,7 +21,8 @@ internal sealed class OracleSession : IModelSession
         ContextSize = contextSize;
     }
 
-    public static OracleSession Load(string path, int contextSize) => new(LlamaCppModel.Load(path, contextSize), contextSize);
+    public static OracleSession Load(string path, int contextSize, Llamero.Models.KvCacheOptions? cacheTypes = null) =>
+        new(LlamaCppModel.Load(path, contextSize, keyType: cacheTypes?.Keys, valueType: cacheTypes?.Values), contextSize);
 
     /// <summary>llama.cpp's tokenization of <paramref name="text"/> (BOS first when <paramref name="addBos"/>).</summary>
     public static int[] Tokenize(string path, string text, bool addBos = true)

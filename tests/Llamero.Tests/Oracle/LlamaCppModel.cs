@@ -51,10 +51,15 @@ internal sealed class LlamaCppModel : IDisposable
             throw new InvalidOperationException($"llama.cpp could not quantize {source} to {type}.");
     }
 
-    /// <summary>Loads <paramref name="path"/> with a context of <paramref name="contextSize"/> positions.</summary>
-    public static LlamaCppModel Load(string path, int contextSize = 256, bool flashAttention = false, bool f32Cache = true, int threads = 1)
+    /// <summary>Loads <paramref name="path"/> with a context of <paramref name="contextSize"/> positions;
+    /// <paramref name="keyType"/>/<paramref name="valueType"/> set the KV cache types one by one (overriding <paramref name="f32Cache"/>).</summary>
+    public static LlamaCppModel Load(string path, int contextSize = 256, bool flashAttention = false, bool f32Cache = true, int threads = 1,
+        Llamero.Models.KvCacheType? keyType = null, Llamero.Models.KvCacheType? valueType = null)
     {
         EnsureNative();
+        var cacheDefault = f32Cache ? GGMLType.GGML_TYPE_F32 : GGMLType.GGML_TYPE_F16;
+        static GGMLType Ggml(Llamero.Models.KvCacheType type) =>
+            type == Llamero.Models.KvCacheType.F16 ? GGMLType.GGML_TYPE_F16 : GGMLType.GGML_TYPE_F32;
         var p = new ModelParams(path)
         {
             ContextSize = (uint)contextSize,
@@ -62,8 +67,8 @@ internal sealed class LlamaCppModel : IDisposable
             UBatchSize = (uint)contextSize,
             Threads = threads,
             BatchThreads = threads,
-            TypeK = f32Cache ? GGMLType.GGML_TYPE_F32 : GGMLType.GGML_TYPE_F16,
-            TypeV = f32Cache ? GGMLType.GGML_TYPE_F32 : GGMLType.GGML_TYPE_F16,
+            TypeK = keyType is { } k ? Ggml(k) : cacheDefault,
+            TypeV = valueType is { } v ? Ggml(v) : cacheDefault,
             FlashAttention = flashAttention,
         };
         var weights = LLamaWeights.LoadFromFile(p);

@@ -1,0 +1,26 @@
+using System.CommandLine;
+using Llamero.Models;
+
+namespace Llamero.Cli.Inference;
+
+/// <summary>llama.cpp's <c>-ctk/--cache-type-k</c> and <c>-ctv/--cache-type-v</c>: how the KV cache stores keys and values.</summary>
+internal sealed class CacheTypeArguments
+{
+    public Option<string> Keys { get; } = new("--cache-type-k", "-ctk")
+    {
+        Description = "KV cache type for keys: f32 (default) or f16 (half the memory; llama.cpp's default).",
+        DefaultValueFactory = _ => "f32",
+    };
+
+    public Option<string> Values { get; } = new("--cache-type-v", "-ctv")
+    {
+        Description = "KV cache type for values: f32 (default) or f16.",
+        DefaultValueFactory = _ => "f32",
+    };
+
+    public IEnumerable<Option> All() => [Keys, Values];
+
+    /// <summary>The cache types asked for; throws <see cref="ArgumentException"/> naming a type Llamero does not store.</summary>
+    public KvCacheOptions Read(ParseResult result) =>
+        new(KvCacheOptions.ParseType(result.GetValue(Keys)!), KvCacheOptions.ParseType(result.GetValue(Values)!));
+}

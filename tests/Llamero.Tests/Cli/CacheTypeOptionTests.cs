@@ -1,0 +1,62 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Llamero.Evaluation;
+using Llamero.Models;
+using Llamero.Tests.Evaluation;
+using Llamero.Tests.Support;
+
+namespace Llamero.Tests.Cli;
+
+/// <summary><c>-ctk/-ctv</c> on the commands that make sessions: perplexity with an F16 cache as llama.cpp computes it
+/// with one, and the cache reported by run.</summary>
+public sealed class CacheTypeOptionTests : IDisposable
+{
+    private readonly string _dir = TestPaths.NewTempDir("llamero-ctk");
+
+    [Fact]
+    public void Perplexity_with_an_f16_cache_matches_llama_cpp_with_an_f16_cache()
+    {
+        var text = StoryText.Generate(200, seed: 21);
+        var path = Path.Combine(_dir, "story.txt");
+        File.WriteAllText(path, text);
+        var tokens = OracleSession.Tokenize(TestPaths.Stories260K, text);
+        double expected;
+        using (var oracle = OracleSession.Load(TestPaths.Stories260K, 128, KvCacheOptions.F16))
+            expected = Perplexity.Compute(oracle, tokens, tokens[0], new PerplexityOptions(128)).Value;
+
+        var (exit, output, error) = CliRunner.Run("perplexity", "-m", TestPaths.Stories260K, "-f", path, "-c", "128", "-ctk", "f16", "-ctv", "f16");
+        Assert.True(exit == 0, error);
+        var ours = double.Parse(Regex.Match(output, @"Final estimate: PPL = ([0-9.]+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.True(Math.Abs(ours - expected) / expected < 0.001, $"Llamero PPL {ours}, llama.cpp {expected}");
+    }
+
+    [Theory]
+    [InlineData("q8_0", "KV cache type 'q8_0' is a llama.cpp type Llamero does not store yet; use f32 or f16")]
+    [InlineData("f8", "unknown KV cache type 'f8'; valid: f32, f16")]
+    public void An_unsupported_cache_type_is_a_one_line_error(string type, string message)
+    {
+        var path = Path.Combine(_dir, "story.txt");
+        File.WriteAllText(path, StoryText.Generate(100));
+        var (exit, output, error) = CliRunner.Run("perplexity", "-m", TestPaths.Stories260K, "-f", path, "-c", "64", "-ctv", type);
+        Assert.Equal(1, exit);
+        Assert.Equal("", output);
+        Assert.Equal($"error: {message}", error.Trim());
+    }
+
+    [Fact]
+    public void Run_reports_the_cache_types_and_their_memory()
+    {
+        var (exit, _, error) = CliRunner.Run("run", "-m", TestPaths.Stories260K, "-p", "Once upon a time", "-n", "8", "--temp", "0", "-c", "256",
+            "-ctk", "f16", "-ctv", "f16");
+        Assert.True(exit == 0, error);
+        // stories260K: 5 layers x 256 positions x 32 (4 KV heads x 8) x (2 + 2) bytes = 160 KiB.
+        Assert.Contains("KV cache: 256 positions, K f16, V f16, 0.16 MiB", error);
+        var f32 = CliRunner.Run("run", "-m", TestPaths.Stories260K, "-p", "Once upon a time", "-n", "8", "--temp", "0", "-c", "256");
+        Assert.Contains("KV cache: 256 positions, K f32, V f32, 0.31 MiB", f32.Error);
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+}
