@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -432,15 +433,24 @@ internal static class KQuantHelpers
         _ => KernelKind.Scalar,
     };
 
-    /// <summary>Throws unless the spans hold whole blocks for <paramref name="n"/> elements.</summary>
+    /// <summary>Throws unless the spans hold whole blocks for <paramref name="n"/> elements (inlined: it runs per dot).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void CheckDot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, int weightBlockBytes, string format)
+    {
+        if (n < 0 || (n & (BlockSize - 1)) != 0
+            || weights.Length < (long)(n / BlockSize) * weightBlockBytes || activations.Length < (long)(n / BlockSize) * Q8_K.BlockBytes)
+            ThrowBadDot(weights.Length, activations.Length, n, weightBlockBytes, format);
+    }
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBadDot(int weightBytes, int activationBytes, int n, int weightBlockBytes, string format)
     {
         if (n < 0 || n % BlockSize != 0)
             throw new ArgumentException($"{format} dot: length {n} is not a multiple of {BlockSize}.", nameof(n));
         var blocks = n / BlockSize;
-        if (weights.Length < (long)blocks * weightBlockBytes || activations.Length < (long)blocks * Q8_K.BlockBytes)
-            throw new ArgumentException(
-                $"{format} dot over {n} elements needs {(long)blocks * weightBlockBytes} weight bytes and {(long)blocks * Q8_K.BlockBytes} Q8_K bytes; got {weights.Length} and {activations.Length}.");
+        throw new ArgumentException(
+            $"{format} dot over {n} elements needs {(long)blocks * weightBlockBytes} weight bytes and {(long)blocks * Q8_K.BlockBytes} Q8_K bytes; got {weightBytes} and {activationBytes}.");
     }
 
     /// <summary>Throws unless <paramref name="floats"/> and <paramref name="bytes"/> hold the same whole number of blocks.</summary>

@@ -47,7 +47,9 @@ internal static class KQuantPortable
         return result;
     }
 
-    /// <summary>One weight row against <paramref name="count"/> activation rows <paramref name="stride"/> bytes apart.</summary>
+    /// <summary>One weight row against <paramref name="count"/> activation rows <paramref name="stride"/> bytes apart
+    /// (never inlined, like the AVX2 kernels, so its helpers keep the JIT's inline budget).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Batch<TBlock>(bool wide, ref byte x, ref byte y, nint stride, int count, int blocks, ref float results, nint resultStride)
         where TBlock : IKQuantPortableBlock
     {

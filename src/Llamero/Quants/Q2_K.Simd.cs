@@ -10,7 +10,8 @@ public sealed partial class Q2_K
     /// <summary>A Q2_K block for the AVX2 kernels: level vector 4h+j is bits 2j of the 32 bytes of half h.</summary>
     private struct Avx2Block : IKQuantAvx2Block
     {
-        private Vector128<sbyte> _scales8;
+        private Vector256<byte> _scalesLow;
+        private Vector256<byte> _scalesHigh;
 
         public static int BlockBytes => Q2_K.BlockBytes;
         public static bool HasMins => true;
@@ -22,7 +23,7 @@ public sealed partial class Q2_K
         public void Load(ref byte xb)
         {
             var packed = Vector128.LoadUnsafe(ref xb);
-            _scales8 = (packed & Vector128.Create((byte)0x0F)).AsSByte();
+            KQuantAvx2Kernels.SplitGroupScales((packed & Vector128.Create((byte)0x0F)).AsSByte(), out _scalesLow, out _scalesHigh);
             Coefficients = Avx2.ConvertToVector256Int16(Vector128.ShiftRightLogical(packed, 4));
             D = KQuantHelpers.ReadHalf(ref xb, DOffset);
             DMin = -KQuantHelpers.ReadHalf(ref xb, DMinOffset);
@@ -36,8 +37,8 @@ public sealed partial class Q2_K
             var bits = Vector256.LoadUnsafe(ref xb, (nuint)(QsOffset + 32 * (p >> 1)));
             levels0 = KQuantAvx2Kernels.ShiftBits(bits, -4 * (p & 1)) & three;
             levels1 = KQuantAvx2Kernels.ShiftBits(bits, -4 * (p & 1) - 2) & three;
-            scales0 = KQuantAvx2Kernels.GroupPairScales(_scales8, 2 * p);
-            scales1 = KQuantAvx2Kernels.GroupPairScales(_scales8, 2 * p + 1);
+            scales0 = KQuantAvx2Kernels.GroupPairScales(_scalesLow, _scalesHigh, 2 * p);
+            scales1 = KQuantAvx2Kernels.GroupPairScales(_scalesLow, _scalesHigh, 2 * p + 1);
         }
     }
 

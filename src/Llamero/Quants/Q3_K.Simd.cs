@@ -23,7 +23,8 @@ public sealed partial class Q3_K
     /// </summary>
     private struct Avx2Block : IKQuantAvx2Block
     {
-        private Vector128<sbyte> _scales8;
+        private Vector256<byte> _scalesLow;
+        private Vector256<byte> _scalesHigh;
         private Vector256<byte> _high;
 
         public static int BlockBytes => Q3_K.BlockBytes;
@@ -35,8 +36,9 @@ public sealed partial class Q3_K
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Load(ref byte xb)
         {
-            _scales8 = ScalesVector(ref xb);
-            Coefficients = Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int16(_scales8), 2);
+            var scales8 = ScalesVector(ref xb);
+            KQuantAvx2Kernels.SplitGroupScales(scales8, out _scalesLow, out _scalesHigh);
+            Coefficients = Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int16(scales8), 2);
             _high = Vector256.LoadUnsafe(ref xb);
             D = KQuantHelpers.ReadHalf(ref xb, DOffset);
         }
@@ -52,8 +54,8 @@ public sealed partial class Q3_K
             var bits = Vector256.LoadUnsafe(ref xb, (nuint)(QsOffset + 32 * h));
             levels0 = (KQuantAvx2Kernels.ShiftBits(bits, -2 * j) & three) | (KQuantAvx2Kernels.ShiftBits(_high, 2 - 4 * h - j) & bit2);
             levels1 = (KQuantAvx2Kernels.ShiftBits(bits, -2 * j - 2) & three) | (KQuantAvx2Kernels.ShiftBits(_high, 1 - 4 * h - j) & bit2);
-            scales0 = KQuantAvx2Kernels.GroupPairScales(_scales8, 2 * p);
-            scales1 = KQuantAvx2Kernels.GroupPairScales(_scales8, 2 * p + 1);
+            scales0 = KQuantAvx2Kernels.GroupPairScales(_scalesLow, _scalesHigh, 2 * p);
+            scales1 = KQuantAvx2Kernels.GroupPairScales(_scalesLow, _scalesHigh, 2 * p + 1);
         }
     }
 

@@ -15,7 +15,8 @@ public sealed partial class Q6_K
     /// </summary>
     private struct Avx2Block : IKQuantAvx2Block
     {
-        private Vector128<sbyte> _scales8;
+        private Vector256<byte> _scalesLow;
+        private Vector256<byte> _scalesHigh;
 
         public static int BlockBytes => Q6_K.BlockBytes;
         public static bool HasMins => false;
@@ -26,8 +27,9 @@ public sealed partial class Q6_K
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Load(ref byte xb)
         {
-            _scales8 = Vector128.LoadUnsafe(ref Unsafe.Add(ref xb, ScalesOffset)).AsSByte();
-            Coefficients = Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int16(_scales8), 5);
+            var scales8 = Vector128.LoadUnsafe(ref Unsafe.Add(ref xb, ScalesOffset)).AsSByte();
+            KQuantAvx2Kernels.SplitGroupScales(scales8, out _scalesLow, out _scalesHigh);
+            Coefficients = Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int16(scales8), 5);
             D = KQuantHelpers.ReadHalf(ref xb, DOffset);
         }
 
@@ -52,8 +54,8 @@ public sealed partial class Q6_K
                 levels0 = (KQuantAvx2Kernels.ShiftBits(ql0, -4) & low4) | (qh & high2);
                 levels1 = (KQuantAvx2Kernels.ShiftBits(ql1, -4) & low4) | (KQuantAvx2Kernels.ShiftBits(qh, -2) & high2);
             }
-            scales0 = KQuantAvx2Kernels.GroupPairScales(_scales8, 2 * p);
-            scales1 = KQuantAvx2Kernels.GroupPairScales(_scales8, 2 * p + 1);
+            scales0 = KQuantAvx2Kernels.GroupPairScales(_scalesLow, _scalesHigh, 2 * p);
+            scales1 = KQuantAvx2Kernels.GroupPairScales(_scalesLow, _scalesHigh, 2 * p + 1);
         }
     }
 
