@@ -3,13 +3,16 @@ using System.Globalization;
 using System.Net;
 using Llamero.LoadRunner;
 
-// Load run: a single client, then N concurrent streaming clients, against a running `llamero serve`, each for a
-// bounded time. Every request must complete or get a clean 429/503 (Retry-After + error JSON); anything else is
+// Load run: a single client, then N concurrent streaming clients (for each N of a comma-separated list), against a
+// running `llamero serve`, each for a bounded time. Every request must complete or get a clean 429/503 (Retry-After + error JSON); anything else is
 // counted as lost. Prints aggregate tokens/s for both runs and p50/p99 time to first token.
 //
-//   dotnet run -c Release --project benchmarks/Llamero.LoadRunner -- --url http://127.0.0.1:8080/ --clients 32 --seconds 20
+// With continuous batching the server's /metrics count decode steps and the tokens they evaluated; the mean batch of
+// each run is printed from their difference.
+//
+//   dotnet run -c Release --project benchmarks/Llamero.LoadRunner -- --url http://127.0.0.1:8080/ --clients 4,16 --seconds 20
 var url = Arg("--url", "http://127.0.0.1:8080/");
-var clients = int.Parse(Arg("--clients", "32"), CultureInfo.InvariantCulture);
+var clientCounts = Arg("--clients", "32").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
 var seconds = double.Parse(Arg("--seconds", "15"), CultureInfo.InvariantCulture);
 var maxTokens = int.Parse(Arg("--max-tokens", "64"), CultureInfo.InvariantCulture);
 var key = Environment.GetEnvironmentVariable("LLAMERO_API_KEY");
@@ -20,13 +23,21 @@ if (key is not null)
 var body = $$$"""{"messages":[{"role":"user","content":"Once upon a time"}],"max_tokens":{{{maxTokens}}},"stream":true,"stream_options":{"include_usage":true}}""";
 
 var single = await RunAsync(1);
-var many = await RunAsync(clients);
+var lost = single.Lost;
+var lines = new List<string>();
+foreach (var clients in clientCounts)
+{
+    var many = await RunAsync(clients);
+    lost += many.Lost;
+    lines.Add($"aggregate tokens/s: {many.TokensPerSecond:F1} with {clients} clients vs {single.TokensPerSecond:F1} with 1 client ({many.TokensPerSecond / single.TokensPerSecond:F2}x)");
+}
 Console.WriteLine();
-Console.WriteLine($"aggregate tokens/s: {many.TokensPerSecond:F1} with {clients} clients vs {single.TokensPerSecond:F1} with 1 client ({many.TokensPerSecond / single.TokensPerSecond:F2}x)");
-return many.Lost + single.Lost == 0 ? 0 : 1;
+lines.ForEach(Console.WriteLine);
+return lost == 0 ? 0 : 1;
 
 async Task<Summary> RunAsync(int n)
 {
+    var (stepsBefore, batchTokensBefore) = await DecodeCountersAsync();
     var results = new List<RequestResult>();
     var deadline = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
     var started = Stopwatch.GetTimestamp();
@@ -62,9 +73,32 @@ async Task<Summary> RunAsync(int n)
     var summary = new Summary(tokens / elapsed, lost);
     Console.WriteLine($"{n,3} clients, {elapsed:F1} s: {ok.Count} completed, {refused} refused cleanly (429/503), {lost} lost; " +
                       $"{tokens} tokens = {summary.TokensPerSecond:F1} tokens/s; time to first token p50 {Percentile(ttft, 0.50):F0} ms, p99 {Percentile(ttft, 0.99):F0} ms");
+    var (stepsAfter, batchTokensAfter) = await DecodeCountersAsync();
+    if (stepsAfter > stepsBefore)
+        Console.WriteLine($"    decode steps {stepsAfter - stepsBefore:F0}, mean tokens per step {(batchTokensAfter - batchTokensBefore) / (stepsAfter - stepsBefore):F2}");
     foreach (var problem in results.Where(r => r.Problem is not null && !(r.Status is HttpStatusCode.ServiceUnavailable or HttpStatusCode.TooManyRequests && r.Clean)).Select(r => r.Problem).Distinct().Take(5))
         Console.WriteLine($"    problem: {problem}");
     return summary;
+}
+
+// The server's decode-step counters (NaN when it does not expose them).
+async Task<(double Steps, double BatchTokens)> DecodeCountersAsync()
+{
+    try
+    {
+        var text = await http.GetStringAsync("metrics");
+        return (Metric(text, "llamero_decode_steps_total"), Metric(text, "llamero_decode_batch_tokens_total"));
+    }
+    catch (HttpRequestException)
+    {
+        return (double.NaN, double.NaN);
+    }
+}
+
+static double Metric(string text, string name)
+{
+    var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+    return line is null ? double.NaN : double.Parse(line[(name.Length + 1)..], CultureInfo.InvariantCulture);
 }
 
 static double Percentile(double[] sorted, double p) =>

@@ -22,10 +22,11 @@ internal static class ServeCommand
         var context = new Option<int?>("--ctx-size", "-c") { Description = "Context tokens per slot (default: the model's, at most 4096)." };
         var template = new Option<string?>("--chat-template") { Description = "Chat template name (default: the model's own, else plain completion)." };
         var queue = new Option<int>("--queue") { Description = "Requests that may wait for a slot before new ones get 503.", DefaultValueFactory = _ => 32 };
+        var batch = new Option<int>("--batch-size", "-b") { Description = "Most tokens one decode step evaluates for all slots together (prompt chunks and generated tokens).", DefaultValueFactory = _ => 512 };
         var cacheTypes = new Inference.CacheTypeArguments();
         var command = new Command("serve", "Serve a model over an OpenAI-compatible HTTP API, with a chat page at /.")
         {
-            model, host, port, apiKey, apiKeyFile, parallel, context, template, queue, cacheTypes.Keys, cacheTypes.Values,
+            model, host, port, apiKey, apiKeyFile, parallel, context, template, queue, batch, cacheTypes.Keys, cacheTypes.Values,
         };
         command.SetAction(async (parseResult, cancellation) =>
         {
@@ -41,6 +42,7 @@ internal static class ServeCommand
                     Parallel = Check(parseResult.GetValue(parallel), 1, 256, "--parallel"),
                     ContextSize = parseResult.GetValue(context) is { } c ? Check(c, 8, 1 << 20, "--ctx-size") : null,
                     QueueCapacity = Check(parseResult.GetValue(queue), 0, 100_000, "--queue"),
+                    BatchSize = Check(parseResult.GetValue(batch), 1, 8192, "--batch-size"),
                 };
                 if (!System.Net.IPAddress.TryParse(options.Host, out _) && options.Host != "localhost")
                     throw new ArgumentException($"--host must be an IP address or localhost; got '{options.Host}'");

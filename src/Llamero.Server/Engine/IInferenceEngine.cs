@@ -29,6 +29,10 @@ public interface IInferenceEngine : IDisposable
     /// <summary>A new KV-cache session over the shared weights.</summary>
     IModelSession CreateSession(int contextSize);
 
+    /// <summary>A decoder that advances several of this engine's sessions in one forward pass per step
+    /// (at most <paramref name="maxTokens"/> tokens of at most <paramref name="maxSequences"/> sessions).</summary>
+    IBatchDecoder CreateBatchDecoder(int maxTokens, int maxSequences);
+
     /// <summary>Pooled (mean over tokens), L2-normalised final hidden states of <paramref name="tokens"/>.</summary>
     float[] Embed(IReadOnlyList<int> tokens);
 }

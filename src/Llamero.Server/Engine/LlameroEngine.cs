@@ -67,6 +67,9 @@ public sealed class LlameroEngine : IInferenceEngine
     public IModelSession CreateSession(int contextSize) => _model.CreateSession(contextSize, _cacheTypes);
 
     /// <inheritdoc />
+    public IBatchDecoder CreateBatchDecoder(int maxTokens, int maxSequences) => _model.CreateBatchDecoder(maxTokens, maxSequences);
+
+    /// <inheritdoc />
     public float[] Embed(IReadOnlyList<int> tokens)
     {
         // A fresh session sized to the input: embeddings never share a slot's cache.

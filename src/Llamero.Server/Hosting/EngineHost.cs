@@ -43,7 +43,7 @@ public sealed class EngineHost : IDisposable
         {
             var engine = _load();
             var context = _options.ContextSize ?? Math.Min(engine.TrainedContextSize, 4096);
-            _scheduler = new SlotScheduler(engine, _options.Parallel, context, _options.QueueCapacity, Metrics);
+            _scheduler = new SlotScheduler(engine, _options.Parallel, context, _options.QueueCapacity, Metrics, _options.BatchSize);
             LoadedAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
             _engine = engine;
         }

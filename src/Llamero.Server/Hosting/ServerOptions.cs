@@ -18,6 +18,10 @@ public sealed record ServerOptions
     /// <summary>Tokens of context per slot; null = the model's trained length, at most 4096.</summary>
     public int? ContextSize { get; init; }
 
+    /// <summary>Most tokens one decode step evaluates, all slots together (continuous batching: every busy slot's next
+    /// token, then prompt chunks in the room left). At least <see cref="Parallel"/> are used.</summary>
+    public int BatchSize { get; init; } = 512;
+
     /// <summary>Requests that may wait for a free slot before new ones get 503.</summary>
     public int QueueCapacity { get; init; } = 32;
 

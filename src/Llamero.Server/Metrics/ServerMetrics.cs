@@ -17,6 +17,8 @@ public sealed class ServerMetrics
     private long _generatedTokens;
     private long _rejected;
     private long _decodeTicks;
+    private long _decodeSteps;
+    private long _decodeBatchTokens;
 
     /// <summary>Counts a finished HTTP request.</summary>
     public void Request(string route, int status) => _requests.AddOrUpdate((route, status), 1, (_, n) => n + 1);
@@ -35,6 +37,13 @@ public sealed class ServerMetrics
 
     /// <summary>Adds time the decode loop spent working (not idle), in <see cref="Stopwatch"/> ticks.</summary>
     public void DecodeBusy(long stopwatchTicks) => Interlocked.Add(ref _decodeTicks, stopwatchTicks);
+
+    /// <summary>Counts one batched decode step (one forward pass for every busy slot) of <paramref name="tokens"/> tokens.</summary>
+    public void DecodeStep(int tokens)
+    {
+        Interlocked.Increment(ref _decodeSteps);
+        Interlocked.Add(ref _decodeBatchTokens, tokens);
+    }
 
     /// <summary>Generated tokens so far.</summary>
     public long GeneratedTokens => Interlocked.Read(ref _generatedTokens);
@@ -60,6 +69,8 @@ public sealed class ServerMetrics
         Counter(s, "llamero_prompt_tokens_cached_total", "Prompt tokens reused from a slot's KV cache.", Interlocked.Read(ref _promptTokensCached));
         Counter(s, "llamero_generated_tokens_total", "Tokens generated.", GeneratedTokens);
         Counter(s, "llamero_requests_rejected_total", "Requests refused because every slot and queue place was taken.", Interlocked.Read(ref _rejected));
+        Counter(s, "llamero_decode_steps_total", "Decode steps: forward passes, each over the next tokens of every busy slot.", Interlocked.Read(ref _decodeSteps));
+        Counter(s, "llamero_decode_batch_tokens_total", "Tokens evaluated by decode steps (prompt chunks and generated tokens); divided by the steps, the mean batch.", Interlocked.Read(ref _decodeBatchTokens));
         Gauge(s, "llamero_tokens_per_second", "Generated tokens per second of decode work, all slots together.", TokensPerSecond);
         Gauge(s, "llamero_queue_depth", "Requests waiting for a slot.", queueDepth);
         Gauge(s, "llamero_slots_busy", "Slots running a request.", slotsBusy);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Llamero.Generation;
+using Llamero.Models;
 using Llamero.Server.Engine;
 using Llamero.Server.Errors;
 using Llamero.Server.Metrics;
@@ -7,16 +8,12 @@ using Llamero.Server.Metrics;
 namespace Llamero.Server.Scheduling;
 
 /// <summary>
-/// Runs every generation of the server on one decode thread over N slots that share the loaded model.
-/// Each turn of the loop advances every busy slot by one step (its prompt, or one new token), so N answers
-/// progress together. Each slot drives the library's <see cref="Generator"/>, which does sampling, stop strings,
-/// logprobs and prefix reuse.
-/// <para>
-/// Honest limit: the model has no multi-sequence batch API yet, so a "step" evaluates each slot's token
-/// with its own <see cref="Llamero.Models.IModelSession.Evaluate"/> call, one after the other. The loop is shaped
-/// for continuous batching (one step = the next token of every active sequence); swapping the inner loop for a
-/// batched evaluate is the change that turns it into the real thing.
-/// </para>
+/// Runs every generation of the server on one decode thread over N slots that share the loaded model, with
+/// continuous batching: each decode step is ONE forward pass (<see cref="IBatchDecoder.Decode"/>) over the next token
+/// of every generating slot plus, in the room left by the step's token budget, prompt chunks of slots that just took
+/// a job (oldest first), as llama.cpp's server does. Jobs join and leave between steps. Each slot drives the library's
+/// <see cref="Generator"/> step by step (<see cref="GenerationStepper"/>), which does sampling, stop strings, logprobs,
+/// context shift and prefix reuse.
 /// Requests beyond N wait in a bounded FIFO queue; beyond that they are refused with 503 + Retry-After. A request
 /// whose client disconnects is dropped at its next step and its slot freed. A slot keeps its cache after a job and
 /// the next job reuses the longest matching prefix (the slot with the longest match is chosen).
@@ -26,6 +23,9 @@ public sealed class SlotScheduler : IDisposable
     private readonly IInferenceEngine _engine;
     private readonly ServerMetrics _metrics;
     private readonly Slot[] _slots;
+    private readonly IBatchDecoder _decoder;
+    private readonly List<SequenceTokens> _batch = [];
+    private readonly List<Slot> _members = [];
     private readonly LinkedList<GenerationJob> _queue = new();
     private readonly Queue<Action> _work = new();
     private readonly object _lock = new();
@@ -34,9 +34,13 @@ public sealed class SlotScheduler : IDisposable
     private long _tick;
     private bool _disposed;
 
-    /// <summary>Creates <paramref name="slotCount"/> sessions of <paramref name="contextSize"/> tokens and starts the decode thread.</summary>
-    public SlotScheduler(IInferenceEngine engine, int slotCount, int contextSize, int queueCapacity, ServerMetrics metrics)
+    /// <summary>
+    /// Creates <paramref name="slotCount"/> sessions of <paramref name="contextSize"/> tokens and a batch decoder of
+    /// <paramref name="batchTokens"/> tokens per step (at least one per slot), and starts the decode thread.
+    /// </summary>
+    public SlotScheduler(IInferenceEngine engine, int slotCount, int contextSize, int queueCapacity, ServerMetrics metrics, int batchTokens = 512)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchTokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(slotCount, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(queueCapacity);
         _engine = engine;
@@ -46,6 +50,7 @@ public sealed class SlotScheduler : IDisposable
         _slots = new Slot[slotCount];
         for (var i = 0; i < slotCount; i++)
             _slots[i] = new Slot(engine.CreateSession(contextSize), engine.Tokenizer);
+        _decoder = engine.CreateBatchDecoder(Math.Max(batchTokens, slotCount), slotCount);
         _thread = new Thread(DecodeLoop) { IsBackground = true, Name = "llamero-decode" };
         _thread.Start();
     }
@@ -139,7 +144,6 @@ public sealed class SlotScheduler : IDisposable
 
     private void DecodeLoop()
     {
-        var busy = new List<Slot>(_slots.Length);
         var work = new List<Action>();
         while (true)
         {
@@ -159,13 +163,69 @@ public sealed class SlotScheduler : IDisposable
             foreach (var item in work)
                 item();
             work.Clear();
-            busy.Clear();
-            busy.AddRange(_slots.Where(s => s.Job is not null));
             var started = Stopwatch.GetTimestamp();
-            foreach (var slot in busy)
-                Step(slot);
+            DecodeStep();
             _metrics.DecodeBusy(Stopwatch.GetTimestamp() - started);
         }
+    }
+
+    /// <summary>
+    /// One step: drops jobs whose client left, gathers every generating slot's token, then prompt chunks (oldest job
+    /// first) in the budget left, evaluates them all in one forward pass and hands each slot its logits.
+    /// </summary>
+    private void DecodeStep()
+    {
+        _batch.Clear();
+        _members.Clear();
+        var budget = _decoder.MaxTokens;
+        foreach (var slot in _slots.Where(s => s.Job is not null).OrderBy(s => s.IsPrompting).ThenBy(s => s.LastUsed))
+        {
+            var job = slot.Job!;
+            if (job.Cancellation.IsCancellationRequested)
+            {
+                End(slot, job.Cancel);
+                continue;
+            }
+            if (budget == 0)
+                continue;
+            try
+            {
+                var input = slot.TakeInput(budget);
+                _batch.Add(new SequenceTokens(slot.Session, input));
+                _members.Add(slot);
+                budget -= input.Length;
+            }
+            catch (Exception e)
+            {
+                slot.Reset();
+                End(slot, () => job.Fail(e));
+            }
+        }
+        if (_batch.Count == 0)
+            return;
+
+        var started = Stopwatch.GetTimestamp();
+        ReadOnlySpan<float> logits;
+        try
+        {
+            logits = _decoder.Decode(_batch);
+        }
+        catch (Exception e)
+        {
+            // The step evaluated nothing reliable: every slot in it starts over.
+            foreach (var slot in _members)
+            {
+                var job = slot.Job!;
+                slot.Reset();
+                End(slot, () => job.Fail(e));
+            }
+            return;
+        }
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        _metrics.DecodeStep(_decoder.MaxTokens - budget);
+        var vocab = _decoder.VocabSize;
+        for (var i = 0; i < _members.Count; i++)
+            Deliver(_members[i], logits.Slice(i * vocab, vocab), elapsed);
     }
 
     /// <summary>Moves queued jobs into free slots, preferring the slot whose cache shares the longest prefix.</summary>
@@ -200,37 +260,29 @@ public sealed class SlotScheduler : IDisposable
         }
     }
 
-    /// <summary>One step of one slot: the prompt (first step) or one more token, emitted to the job.</summary>
-    private void Step(Slot slot)
+    /// <summary>Hands a slot the logits of its input and emits what they produced to its job.</summary>
+    private void Deliver(Slot slot, ReadOnlySpan<float> logits, TimeSpan elapsed)
     {
         var job = slot.Job!;
-        if (job.Cancellation.IsCancellationRequested)
-        {
-            End(slot, job.Cancel);
-            return;
-        }
         try
         {
-            var token = slot.Step();
-            if (token is null)
+            foreach (var token in slot.Accept(logits, elapsed))
             {
-                End(slot, () => job.Finish(Summary(slot, job, "stop")));
-                return;
+                if (token.Id >= 0)
+                    _metrics.TokenGenerated();
+                var logprob = token.LogProb is { } lp ? Logprob(token, lp) : null;
+                if (token.Text.Length > 0 || logprob is not null)
+                    job.Emit(new GeneratedPiece(token.Text, logprob));
+                if (token.FinishReason is { } reason)
+                {
+                    var finish = reason switch
+                    {
+                        FinishReason.MaxTokens or FinishReason.ContextFull => "length",
+                        _ => "stop",
+                    };
+                    End(slot, () => job.Finish(Summary(slot, job, finish)));
+                }
             }
-            if (token.Id >= 0)
-                _metrics.TokenGenerated();
-            var logprob = token.LogProb is { } lp ? Logprob(token, lp) : null;
-            if (token.Text.Length > 0 || logprob is not null)
-                job.Emit(new GeneratedPiece(token.Text, logprob));
-            if (token.FinishReason is { } reason)
-            {
-                var finish = reason is FinishReason.MaxTokens or FinishReason.ContextFull ? "length" : "stop";
-                End(slot, () => job.Finish(Summary(slot, job, finish)));
-            }
-        }
-        catch (OperationCanceledException) when (job.Cancellation.IsCancellationRequested)
-        {
-            End(slot, job.Cancel);
         }
         catch (Exception e)
         {

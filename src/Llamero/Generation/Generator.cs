@@ -93,80 +93,58 @@ public sealed class Generator
     public async IAsyncEnumerable<GeneratedToken> GenerateAsync(IReadOnlyList<int> prompt, GenerationOptions options,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var run = Prepare(prompt, options);
+        var steps = Start(prompt, options);
         await Task.Yield();
-        var timings = new TimingsBuilder();
-        // The session's logits span is only valid until its next call and cannot live across a yield: copy it.
-        var logits = new float[Session.VocabSize];
-        EvaluatePrompt(run.Input, options, timings, cancellationToken).CopyTo(logits);
-        var single = new int[1];
-
-        var decoder = Tokenizer.CreateStreamingDecoder();
-        var stops = new StopStringMatcher(options.StopStrings);
-        var generated = 0;
-        while (true)
+        while (!steps.IsFinished)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (options.MaxTokens >= 0 && generated >= options.MaxTokens)
+            foreach (var item in Step(steps, options.BatchSize))
             {
-                yield return Last(-1, decoder.Flush(), stops, FinishReason.MaxTokens, timings);
-                yield break;
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return item;
             }
-
-            var started = Stopwatch.GetTimestamp();
-            var token = run.Chain.Sample(logits);
-            run.Chain.Accept(token);
-            timings.Sample += Stopwatch.GetElapsedTime(started);
-            var (logProb, top) = Scores(logits, token, options);
-            timings.Sampled++;
-            generated++;
-
-            // A sampled BOS starts a new document (llama2.c's rule; stories260K separates its stories so), which
-            // ends this one just as EOS does. Chat models never sample BOS, so nothing changes for them.
-            if (Tokenizer.IsEndOfGeneration(token) || token == Tokenizer.BosId)
-            {
-                yield return Last(token, decoder.Flush(), stops, FinishReason.EndOfGeneration, timings);
-                yield break;
-            }
-
-            _pending = token;
-            var text = stops.Push(decoder.Append(token));
-            yield return new GeneratedToken(token, text)
-            {
-                LogProb = logProb,
-                TopLogProbs = top,
-            };
-            if (stops.Matched)
-            {
-                yield return Last(-1, "", stops, FinishReason.StopString, timings);
-                yield break;
-            }
-            if (options.MaxTokens >= 0 && generated >= options.MaxTokens)
-                continue; // reported at the top of the loop without evaluating the token
-
-            cancellationToken.ThrowIfCancellationRequested();
-            if (!MakeRoom(1, options, run.Keep, timings))
-            {
-                yield return Last(-1, decoder.Flush(), stops, FinishReason.ContextFull, timings);
-                yield break;
-            }
-            started = Stopwatch.GetTimestamp();
-            single[0] = token;
-            Session.Evaluate(single).CopyTo(logits);
-            timings.Eval += Stopwatch.GetElapsedTime(started);
-            timings.EvalRuns++;
-            _tokens.Add(token);
-            _pending = null;
         }
     }
 
-    private static (float? LogProb, TokenLogProb[]? Top) Scores(ReadOnlySpan<float> logits, int token, GenerationOptions options)
+    /// <summary>
+    /// Starts a generation of <paramref name="prompt"/> (after what the cache holds) that the caller drives step by
+    /// step, evaluating the model itself (<see cref="GenerationStepper"/>); validates as
+    /// <see cref="GenerateAsync(IReadOnlyList{int}, GenerationOptions, CancellationToken)"/> does. Run one at a time.
+    /// </summary>
+    public GenerationStepper Start(IReadOnlyList<int> prompt, GenerationOptions options)
     {
-        if (!options.LogProbs && options.TopLogProbs == 0)
-            return (null, null);
-        var logSum = LogProbs.LogSumExp(logits);
-        return (logits[token] - logSum, options.TopLogProbs > 0 ? LogProbs.Top(logits, logSum, options.TopLogProbs) : null);
+        var run = Prepare(prompt, options);
+        return new GenerationStepper(this, run.Input, run.Chain, run.Keep, options);
     }
+
+    // One step evaluated on this generator's own session.
+    private IReadOnlyList<GeneratedToken> Step(GenerationStepper steps, int batchSize)
+    {
+        var input = steps.TakeInput(batchSize);
+        var started = Stopwatch.GetTimestamp();
+        var logits = Session.Evaluate(input.Span);
+        return steps.Accept(logits, Stopwatch.GetElapsedTime(started));
+    }
+
+    // Before the first prompt token is evaluated: room for the whole input, or the prompt does not fit.
+    internal void BeginPrompt(int[] input, GenerationOptions options, int keep, GenerationStepper.Timings timings)
+    {
+        if (!MakeRoom(input.Length, options, keep, timings))
+            throw new PromptTooLongException(input.Length, Session.ContextSize - _tokens.Count, Session.ContextSize);
+        _pending = null;
+        if (_tokens.Count == 0)
+            _firstPromptLength = input.Length;
+    }
+
+    // Tokens just appended to the session's cache.
+    internal void Evaluated(ReadOnlySpan<int> tokens)
+    {
+        _tokens.AddRange(tokens);
+        _pending = null;
+    }
+
+    // A token sampled and not evaluated yet: the next generation evaluates it first unless this one does.
+    internal void Sampled(int token) => _pending = token;
 
     private sealed record Run(int[] Input, SamplerChain Chain, int Keep);
 
@@ -214,29 +192,8 @@ public sealed class Generator
         return options.Keep < 0 ? firstPrompt : Math.Min(options.Keep + bos, firstPrompt);
     }
 
-    private ReadOnlySpan<float> EvaluatePrompt(int[] input, GenerationOptions options, TimingsBuilder timings, CancellationToken cancellationToken)
-    {
-        if (!MakeRoom(input.Length, options, KeepCount(options, input), timings))
-            throw new PromptTooLongException(input.Length, Session.ContextSize - _tokens.Count, Session.ContextSize);
-        _pending = null;
-        if (_tokens.Count == 0)
-            _firstPromptLength = input.Length;
-        ReadOnlySpan<float> logits = default;
-        for (var start = 0; start < input.Length; start += options.BatchSize)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var batch = input.AsSpan(start, Math.Min(options.BatchSize, input.Length - start));
-            var began = Stopwatch.GetTimestamp();
-            logits = Session.Evaluate(batch);
-            timings.Prompt += Stopwatch.GetElapsedTime(began);
-            timings.PromptTokens += batch.Length;
-            _tokens.AddRange(batch);
-        }
-        return logits;
-    }
-
     // Frees room for `count` more tokens: llama.cpp's context shift keeps `keep` tokens and drops half of the rest.
-    private bool MakeRoom(int count, GenerationOptions options, int keep, TimingsBuilder timings)
+    internal bool MakeRoom(int count, GenerationOptions options, int keep, GenerationStepper.Timings timings)
     {
         while (_tokens.Count + count > Session.ContextSize)
         {
@@ -250,28 +207,5 @@ public sealed class Generator
             timings.Shifts++;
         }
         return true;
-    }
-
-    private static GeneratedToken Last(int id, string flushed, StopStringMatcher stops, FinishReason reason, TimingsBuilder timings)
-    {
-        var text = stops.Matched ? "" : stops.Push(flushed) + stops.Flush();
-        return new GeneratedToken(id, text) { FinishReason = reason, Timings = timings.Build() };
-    }
-
-    private sealed class TimingsBuilder
-    {
-        public TimeSpan Prompt;
-        public int PromptTokens;
-        public TimeSpan Eval;
-        public int EvalRuns;
-        public TimeSpan Sample;
-        public int Sampled;
-        public int Shifts;
-
-        public GenerationTimings Build() => new()
-        {
-            PromptTime = Prompt, PromptTokens = PromptTokens, EvalTime = Eval, EvalRuns = EvalRuns,
-            SampleTime = Sample, SampledTokens = Sampled, ContextShifts = Shifts,
-        };
     }
 }

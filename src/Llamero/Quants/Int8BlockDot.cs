@@ -173,12 +173,13 @@ internal static class Int8BlockDot
         ref var w = ref MemoryMarshal.GetReference(x);
         TAcc acc = default;
         var offsets = 0f;
-        for (var i = 0; i < x.Length; i++)
+        // Walking refs rather than indexing: no index arithmetic (or multiply by the block size) per block.
+        for (var i = 0; i < x.Length; i++, w = ref Unsafe.Add(ref w, 1), a = ref Unsafe.Add(ref a, 1))
         {
-            var d = TL.Decode(in Unsafe.Add(ref w, i));
-            acc = TL.Step(in d, in Unsafe.Add(ref a, i), acc);
+            var d = TL.Decode(in w);
+            acc = TL.Step(in d, in a, acc);
             if (TL.HasOffset)
-                offsets += TL.Offset(in d, in Unsafe.Add(ref a, i));
+                offsets += TL.Offset(in d, in a);
         }
         return TL.Finish(acc, offsets);
     }
@@ -219,20 +220,24 @@ internal static class Int8BlockDot
         ref var w = ref MemoryMarshal.GetReference(x);
         TAcc s0 = default, s1 = default, s2 = default, s3 = default;
         float m0 = 0, m1 = 0, m2 = 0, m3 = 0;
-        for (var i = 0; i < x.Length; i++)
+        for (var i = 0; i < x.Length; i++, w = ref Unsafe.Add(ref w, 1))
         {
-            var d = TL.Decode(in Unsafe.Add(ref w, i));
-            s0 = TL.Step(in d, in Unsafe.Add(ref a0, i), s0);
-            s1 = TL.Step(in d, in Unsafe.Add(ref a1, i), s1);
-            s2 = TL.Step(in d, in Unsafe.Add(ref a2, i), s2);
-            s3 = TL.Step(in d, in Unsafe.Add(ref a3, i), s3);
+            var d = TL.Decode(in w);
+            s0 = TL.Step(in d, in a0, s0);
+            s1 = TL.Step(in d, in a1, s1);
+            s2 = TL.Step(in d, in a2, s2);
+            s3 = TL.Step(in d, in a3, s3);
             if (TL.HasOffset)
             {
-                m0 += TL.Offset(in d, in Unsafe.Add(ref a0, i));
-                m1 += TL.Offset(in d, in Unsafe.Add(ref a1, i));
-                m2 += TL.Offset(in d, in Unsafe.Add(ref a2, i));
-                m3 += TL.Offset(in d, in Unsafe.Add(ref a3, i));
+                m0 += TL.Offset(in d, in a0);
+                m1 += TL.Offset(in d, in a1);
+                m2 += TL.Offset(in d, in a2);
+                m3 += TL.Offset(in d, in a3);
             }
+            a0 = ref Unsafe.Add(ref a0, 1);
+            a1 = ref Unsafe.Add(ref a1, 1);
+            a2 = ref Unsafe.Add(ref a2, 1);
+            a3 = ref Unsafe.Add(ref a3, 1);
         }
         return (TL.Finish(s0, m0), TL.Finish(s1, m1), TL.Finish(s2, m2), TL.Finish(s3, m3));
     }

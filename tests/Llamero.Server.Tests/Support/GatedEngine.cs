@@ -4,8 +4,8 @@ using Llamero.Server.Engine;
 namespace Llamero.Server.Tests.Support;
 
 /// <summary>
-/// Wraps a real engine so that every model evaluation waits for a gate: lets tests hold slots busy
-/// deterministically (queue full, disconnects) without timing assumptions.
+/// Wraps a real engine so that every model evaluation (a session's own, or a batched decode step) waits for a gate:
+/// lets tests hold slots busy deterministically (queue full, disconnects) without timing assumptions.
 /// </summary>
 internal sealed class GatedEngine(IInferenceEngine inner) : IInferenceEngine
 {
@@ -25,6 +25,8 @@ internal sealed class GatedEngine(IInferenceEngine inner) : IInferenceEngine
     public Chat.ChatTemplate Template => inner.Template;
     public IModelSession CreateSession(int contextSize) => new GatedSession(inner.CreateSession(contextSize), this);
     public float[] Embed(IReadOnlyList<int> tokens) => inner.Embed(tokens);
+    public IBatchDecoder CreateBatchDecoder(int maxTokens, int maxSequences) =>
+        new GatedDecoder(inner.CreateBatchDecoder(maxTokens, maxSequences), this);
 
     public void Dispose()
     {
@@ -39,8 +41,26 @@ internal sealed class GatedEngine(IInferenceEngine inner) : IInferenceEngine
         Interlocked.Decrement(ref _waiting);
     }
 
+    private sealed class GatedDecoder(IBatchDecoder inner, GatedEngine owner) : IBatchDecoder
+    {
+        private readonly List<SequenceTokens> _unwrapped = [];
+        public int MaxTokens => inner.MaxTokens;
+        public int MaxSequences => inner.MaxSequences;
+        public int VocabSize => inner.VocabSize;
+
+        public ReadOnlySpan<float> Decode(IReadOnlyList<SequenceTokens> batch)
+        {
+            owner.Pass();
+            _unwrapped.Clear();
+            foreach (var (sequence, tokens) in batch)
+                _unwrapped.Add(new SequenceTokens(((GatedSession)sequence).Inner, tokens));
+            return inner.Decode(_unwrapped);
+        }
+    }
+
     private sealed class GatedSession(IModelSession inner, GatedEngine owner) : IModelSession
     {
+        public IModelSession Inner => inner;
         public int ContextSize => inner.ContextSize;
         public int Position => inner.Position;
         public int VocabSize => inner.VocabSize;
