@@ -14,6 +14,7 @@ public static unsafe class MatMul
     private static readonly QuantFormat.QuantizeRow?[] Quantizers = new QuantFormat.QuantizeRow?[64];
     private static WorkerPool? _pool;
     private static int _threads = Environment.ProcessorCount;
+    private static int _threadChanges;
 
     /// <summary>Threads a multiplication uses, the caller included (default: <see cref="Environment.ProcessorCount"/>).
     /// Safe to change while other threads multiply: the old pool retires once its last run has finished.</summary>
@@ -28,12 +29,16 @@ public static unsafe class MatMul
                 if (value == _threads)
                     return;
                 Volatile.Write(ref _threads, value);
+                Interlocked.Increment(ref _threadChanges);
                 var old = _pool;
                 Volatile.Write(ref _pool, null);
                 old?.Retire();
             }
         }
     }
+
+    /// <summary>How many times <see cref="Threads"/> has changed (each change starts a new pool).</summary>
+    internal static int ThreadChanges => Volatile.Read(ref _threadChanges);
 
     /// <summary>Runs <paramref name="work"/> on up to <paramref name="participants"/> threads of the current pool
     /// (the caller included), holding the pool so a concurrent change of <see cref="Threads"/> cannot stop it mid-run.</summary>
