@@ -139,6 +139,7 @@ internal sealed unsafe class MatMulJob : IParallelWork
         return chunk;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute(int worker, int workers)
     {
         if (_quantizing)
