@@ -67,6 +67,7 @@ public unsafe class BlockDotBenchmarks
         _ggmlDot = GgmlRowNative.VecDot(_type, _format.DotPartner);
         _ggmlFromFloat = GgmlRowNative.FromFloat(_format.DotPartner);
         MatMul.Threads = 1;
+        JitWarmup.Run(400, () => DotLlamero(), () => MatVecLlamero());
     }
 
     [GlobalCleanup]

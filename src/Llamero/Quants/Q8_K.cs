@@ -1,6 +1,9 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Llamero.Gguf;
+using Llamero.Kernels;
 
 namespace Llamero.Quants;
 
@@ -48,12 +51,74 @@ public sealed unsafe class Q8_K : IQuantFormat
         }
     }
 
-    public static void Quantize(ReadOnlySpan<float> src, Span<byte> dst)
+    public static void Quantize(ReadOnlySpan<float> src, Span<byte> dst) => QuantizeWith(SimdPath.Current, src, dst);
+
+    /// <summary><see cref="Quantize"/> on a given path (every path gives the same bytes; tests run each).</summary>
+    internal static void QuantizeWith(SimdLevel level, ReadOnlySpan<float> src, Span<byte> dst)
     {
         var blocks = KQuantHelpers.CheckRow(src.Length, dst.Length, BlockBytes, "Q8_K");
         var blockSpan = MemoryMarshal.Cast<byte, BlockQ8_K>(dst[..(blocks * BlockBytes)]);
+        var vector = Vector256.IsHardwareAccelerated && level >= SimdLevel.Vector256;
         for (var i = 0; i < blocks; i++)
-            QuantizeBlock(src.Slice(i * 256, 256), ref blockSpan[i]);
+        {
+            if (vector)
+                QuantizeBlockVector(src.Slice(i * 256, 256), ref blockSpan[i]);
+            else
+                QuantizeBlock(src.Slice(i * 256, 256), ref blockSpan[i]);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="QuantizeBlock"/> eight floats at a time, byte-identical (it quantizes every activation row of a
+    /// matmul, ~8% of a token when scalar): the same max (first element of largest magnitude; NaN ignored), the
+    /// same float multiply and round-to-nearest trick per element, exact integer group sums.
+    /// </summary>
+    private static void QuantizeBlockVector(ReadOnlySpan<float> x, ref BlockQ8_K y)
+    {
+        ref var x0 = ref MemoryMarshal.GetReference(x[..256]);
+        var largest = Vector256<float>.Zero;
+        for (nuint i = 0; i < 256; i += 8)
+            largest = Vector256.MaxNumber(Vector256.Abs(Vector256.LoadUnsafe(ref x0, i)), largest);
+        var amax = 0f;
+        for (var lane = 0; lane < 8; lane++)
+            amax = Math.Max(amax, largest.GetElement(lane));
+        if (amax == 0)
+        {
+            y = default;
+            return;
+        }
+        float max = 0;
+        for (nuint i = 0; i < 256; i += 8)
+        {
+            var hits = Vector256.Equals(Vector256.Abs(Vector256.LoadUnsafe(ref x0, i)), Vector256.Create(amax)).ExtractMostSignificantBits();
+            if (hits != 0)
+            {
+                max = Unsafe.Add(ref x0, i + (nuint)BitOperations.TrailingZeroCount(hits));
+                break;
+            }
+        }
+        var iscale = -127f / max;
+        var scale = Vector256.Create(iscale);
+        ref var qs = ref Unsafe.As<sbyte, byte>(ref y.Qs[0]);
+        for (var g = 0; g < 16; g++)
+        {
+            var a = NearestInts(scale * Vector256.LoadUnsafe(ref x0, (nuint)(16 * g)));
+            var b = NearestInts(scale * Vector256.LoadUnsafe(ref x0, (nuint)(16 * g + 8)));
+            var words = Vector256.Narrow(a, b);
+            Vector128.Narrow(words.GetLower(), words.GetUpper()).AsByte().StoreUnsafe(ref qs, (nuint)(16 * g));
+            // Sum the stored bytes (sign-extended low 8 bits), as the reference does even for NaN inputs.
+            y.BSums[g] = (short)Vector256.Sum(Vector256.ShiftRightArithmetic(Vector256.ShiftLeft(a, 24), 24)
+                                             + Vector256.ShiftRightArithmetic(Vector256.ShiftLeft(b, 24), 24));
+        }
+        y.D = 1 / iscale;
+    }
+
+    /// <summary><see cref="KQuantHelpers.NearestInt"/> of eight floats, capped at 127 as the quantizer does.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> NearestInts(Vector256<float> v)
+    {
+        var biased = (v + Vector256.Create(12582912f)).AsInt32();
+        return Vector256.Min((biased & Vector256.Create(0x007fffff)) - Vector256.Create(0x00400000), Vector256.Create(127));
     }
 
     private static void QuantizeBlock(ReadOnlySpan<float> x, ref BlockQ8_K y)
