@@ -21,9 +21,10 @@ internal static class EvalCommand
         var context = new Option<int>("--ctx-size", "-c") { Description = "Context size (the longest candidate must fit)", DefaultValueFactory = _ => 512 };
         var batch = new Option<int>("--batch-size", "-b") { Description = "Tokens per evaluation call", DefaultValueFactory = _ => 512 };
 
+        var cacheTypes = new Inference.CacheTypeArguments();
         var command = new Command("eval", "Multiple-choice accuracy (acc by total log-likelihood, acc_norm by log-likelihood per token) with standard errors.")
         {
-            kind, model, file, tasks, context, batch,
+            kind, model, file, tasks, context, batch, cacheTypes.Keys, cacheTypes.Values,
         };
         command.SetAction(parseResult =>
         {
@@ -33,6 +34,7 @@ internal static class EvalCommand
             {
                 var path = parseResult.GetValue(file)!;
                 var taskCount = parseResult.GetValue(tasks);
+                var caches = cacheTypes.Read(parseResult);
                 // Read the whole dataset before loading the model: a bad line fails at once.
                 Func<Func<string, int[]>, IReadOnlyList<ChoiceTask>> prepare = parseResult.GetValue(kind) switch
                 {
@@ -42,7 +44,7 @@ internal static class EvalCommand
                 };
                 using var evalModel = EvaluationModel.Open(parseResult.GetValue(model)!);
                 var choiceTasks = prepare(evalModel.Tokenize);
-                using var session = evalModel.Model.CreateSession(parseResult.GetValue(context));
+                using var session = evalModel.Model.CreateSession(parseResult.GetValue(context), caches);
                 var scorer = new ChoiceScorer(session, parseResult.GetValue(batch));
                 var tracker = new AccuracyTracker();
                 error.WriteLine($"eval: {choiceTasks.Count} {parseResult.GetValue(kind)} tasks from {path}");
@@ -61,7 +63,7 @@ internal static class EvalCommand
                     $"Final ({tracker.Count} tasks): acc = {acc:F4} +/- {accErr:F4} %, acc_norm = {norm:F4} +/- {normErr:F4} %, random chance = {chance:F4} +/- {chanceErr:F4} %"));
                 return 0;
             }
-            catch (Exception e) when (e is EvaluationException or GgufFormatException or HubException or IOException or InvalidDataException)
+            catch (Exception e) when (e is EvaluationException or GgufFormatException or HubException or IOException or InvalidDataException or ArgumentException)
             {
                 error.WriteLine("error: " + e.Message);
                 return 1;

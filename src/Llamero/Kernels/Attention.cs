@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Llamero.Kernels;
 
 /// <summary>
@@ -22,6 +23,7 @@ public static class Attention
         int rowStride, int headOffset, int headSize, int length, Span<float> scores, Span<float> output) =>
         Head(query, keys, values, rowStride, headOffset, headSize, length, scores, output, SimdPath.Current);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Head(ReadOnlySpan<float> query, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
         int rowStride, int headOffset, int headSize, int length, Span<float> scores, Span<float> output, SimdLevel level)
     {

@@ -17,14 +17,16 @@ internal sealed unsafe class MatMulJob : IParallelWork
     /// <summary>Most matrices one job multiplies.</summary>
     public const int MaxParts = 3;
 
-    // Below this many multiply-adds, waking workers costs more than it saves.
-    private const long ParallelThreshold = 1 << 16;
+    // Below this many multiply-adds (some tens of microseconds on one core) the caller works alone: a hand-off costs a
+    // few microseconds on an idle machine, and on a busy one a worker that is switched out while it holds a chunk
+    // makes the caller wait a whole time slice.
+    private const long ParallelThreshold = 1 << 20;
+    // Activation elements before quantizing them is worth a pool run of its own (a TinyLlama prompt of 32 rows is).
+    private const long ParallelQuantizeElements = 1 << 16;
     // Chunks per participant: enough that a core slowed by another process leaves little to wait for at the end.
     private const int ChunksPerParticipant = 8;
     // Weight bytes per chunk when a prompt batch reuses each row from cache (L2 is 512 KB or more).
     private const int ChunkBytesForBatch = 256 * 1024;
-    // Activation rows before quantizing them is worth a pool run of its own.
-    private const int ParallelQuantizeRows = 4;
 
     [ThreadStatic]
     private static MatMulJob? t_job;
@@ -89,7 +91,7 @@ internal sealed unsafe class MatMulJob : IParallelWork
         _quantizing = true;
         _items = _buffersInUse * _batch;
         _next = 0;
-        if (participants > 1 && _batch >= ParallelQuantizeRows)
+        if (participants > 1 && _batch > 1 && (long)_items * _cols >= ParallelQuantizeElements)
             MatMul.Run(this, participants);
         else
             Execute(0, 1);
@@ -139,6 +141,7 @@ internal sealed unsafe class MatMulJob : IParallelWork
         return chunk;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute(int worker, int workers)
     {
         if (_quantizing)

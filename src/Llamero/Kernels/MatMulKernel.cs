@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Llamero.Quants;
 
 namespace Llamero.Kernels;
@@ -42,6 +43,7 @@ internal static unsafe class MatMulKernel<T>
     private const int BatchTile = 16;
 
     /// <summary>Weight rows <paramref name="r0"/>..<paramref name="r1"/> − 1 of <paramref name="p"/>, every activation row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Rows(in MatMulPart p, int r0, int r1)
     {
         int rows = p.Rows, cols = p.Cols, actBytes = p.ActivationRowBytes, batch = p.Batch;

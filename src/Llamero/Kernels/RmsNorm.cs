@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Llamero.Kernels;
 
 /// <summary>
@@ -11,6 +12,7 @@ public static class RmsNorm
     public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, Span<float> y, int rows, float epsilon) =>
         Apply(x, weight, y, rows, epsilon, SimdPath.Current);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, Span<float> y, int rows, float epsilon, SimdLevel level)
     {
         var n = weight.Length;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Llamero.Kernels;
 
 /// <summary>How RoPE frequencies are stretched for contexts longer than the model was trained on.</summary>
@@ -83,6 +84,7 @@ public sealed class Rope
     /// (<see cref="Dimensions"/> floats: cos of pair i at 2i, sin at 2i+1).
     /// <paramref name="applyMagnitude"/> false leaves out YaRN's magnitude scale (a pure rotation, for re-rotating cached keys).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Fill(float position, Span<float> cosSin, bool applyMagnitude = true)
     {
         var mscaleBase = 1f;
@@ -112,6 +114,7 @@ public sealed class Rope
     /// floats) by the angles in <paramref name="cosSin"/> (from <see cref="Fill"/>). Dimensions past
     /// <see cref="Dimensions"/> in each head are left as they are.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Rotate(Span<float> vector, int heads, int headSize, ReadOnlySpan<float> cosSin)
     {
         if (headSize < _dims || vector.Length < heads * headSize || cosSin.Length < _dims)

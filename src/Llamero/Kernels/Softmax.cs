@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Llamero.Kernels;
 
 /// <summary>Numerically stable softmax in place (subtract the max, exponentiate, normalise), as ggml's soft_max.</summary>
@@ -6,6 +7,7 @@ public static class Softmax
     /// <summary>x ← softmax(x).</summary>
     public static void Apply(Span<float> x) => Apply(x, SimdPath.Current);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Apply(Span<float> x, SimdLevel level)
     {
         if (x.IsEmpty)

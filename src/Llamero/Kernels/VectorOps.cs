@@ -9,10 +9,13 @@ namespace Llamero.Kernels;
 /// Each has a scalar specification and Vector128/Vector256 paths; <see cref="SimdLevel"/> picks one.
 /// System.Numerics.Tensors is a separate package in .NET 10 (not in the shared framework), so these are our own.
 /// Levels above Vector256 use the Vector256 code: these loops are memory-bound and gain nothing from 512 bits here.
+/// The hot kernels of this folder are marked AggressiveOptimization: at tier 0 every Vector256 operation is a call,
+/// which made the first few hundred tokens of a small model ten times slower than the rest.
 /// </summary>
 internal static class VectorOps
 {
     /// <summary>Σ a[i]·b[i] over a.Length elements.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b, SimdLevel level)
     {
         var n = a.Length;
@@ -48,6 +51,7 @@ internal static class VectorOps
     }
 
     /// <summary>Σ x[i]² as ggml's rms_norm computes it: each square rounded to float, the sum accumulated in double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double SumOfSquares(ReadOnlySpan<float> x, SimdLevel level)
     {
         var n = x.Length;
@@ -86,6 +90,7 @@ internal static class VectorOps
     }
 
     /// <summary>y[i] += a·x[i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyAdd(ReadOnlySpan<float> x, float a, Span<float> y, SimdLevel level)
     {
         var n = y.Length;
@@ -111,6 +116,7 @@ internal static class VectorOps
     }
 
     /// <summary>y[i] = x[i]·a·w[i] (the RMSNorm output step).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ScaleMultiply(ReadOnlySpan<float> x, float a, ReadOnlySpan<float> w, Span<float> y, SimdLevel level)
     {
         var n = y.Length;
@@ -137,6 +143,7 @@ internal static class VectorOps
     }
 
     /// <summary>y[i] += x[i] (residual connections).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Add(ReadOnlySpan<float> x, Span<float> y, SimdLevel level)
     {
         var n = y.Length;
@@ -160,6 +167,7 @@ internal static class VectorOps
     }
 
     /// <summary>The largest element (−∞ for an empty span).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Max(ReadOnlySpan<float> x, SimdLevel level)
     {
         var n = x.Length;
@@ -188,6 +196,7 @@ internal static class VectorOps
     }
 
     /// <summary>x[i] *= a.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scale(Span<float> x, float a, SimdLevel level)
     {
         var n = x.Length;
@@ -210,6 +219,7 @@ internal static class VectorOps
     }
 
     /// <summary>x[i] = exp(x[i] − max), returning Σ of the results accumulated in double (ggml's soft_max does the same).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double ExpSubtractSum(Span<float> x, float max, SimdLevel level)
     {
         var n = x.Length;
@@ -252,6 +262,7 @@ internal static class VectorOps
     }
 
     /// <summary>gate[i] = silu(gate[i])·up[i] with silu(x) = x / (1 + e^−x): the SwiGLU feed-forward activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SwiGlu(Span<float> gate, ReadOnlySpan<float> up, SimdLevel level)
     {
         var n = gate.Length;

@@ -178,8 +178,8 @@ internal static class FloatDot
             results[r * resultStride] = Avx2<TE, T>(x, rows.Slice(r * stride, n));
     }
 
-    /// <summary><see cref="IQuantFormat.DotBatch"/> of a float format on <paramref name="level"/>: the two-row kernel on
-    /// AVX2, one <see cref="ISimdDot.DotOn"/> per row on the other paths.</summary>
+    /// <summary><see cref="IQuantFormat.DotBatch"/> of a float format on <paramref name="level"/>: two rows per pass on
+    /// AVX2, Vector256 and Vector128; one <see cref="ISimdDot.DotOn"/> per row on the scalar and AVX-512 paths.</summary>
     public static void DotBatch<TF, T>(SimdLevel level, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int stride, int count,
         int n, Span<float> results, int resultStride)
         where TF : IQuantFormat, ISimdDot, IFloatElements<T>
@@ -187,14 +187,31 @@ internal static class FloatDot
     {
         BatchDot.Check<TF>(activations, stride, count, n, results, resultStride);
         var size = Unsafe.SizeOf<T>();
-        if (level != SimdLevel.Avx2 || stride % size != 0)
+        if (level is SimdLevel.Scalar or SimdLevel.Avx512 || stride % size != 0)
         {
             for (var r = 0; r < count; r++)
                 results[r * resultStride] = TF.DotOn(level, weights, activations.Slice(r * stride, n * size), n);
             return;
         }
-        Avx2Batch<TF, T>(BlockRows.Read<T>(weights, n, 1, TF.Type), MemoryMarshal.Cast<byte, T>(activations), stride / size, count,
-            results, resultStride);
+        var x = BlockRows.Read<T>(weights, n, 1, TF.Type);
+        var rows = MemoryMarshal.Cast<byte, T>(activations);
+        if (level == SimdLevel.Avx2)
+        {
+            Avx2Batch<TF, T>(x, rows, stride / size, count, results, resultStride);
+            return;
+        }
+        // The portable paths, two rows per pass (each weight vector loaded and widened once).
+        var r2 = 0;
+        for (; r2 + 2 <= count; r2 += 2)
+        {
+            var y0 = rows.Slice(r2 * stride / size, n);
+            var y1 = rows.Slice((r2 + 1) * stride / size, n);
+            var (d0, d1) = level == SimdLevel.Vector256 ? OnVector256Pair<TF, T>(x, y0, y1) : OnVector128Pair<TF, T>(x, y0, y1);
+            results[r2 * resultStride] = d0;
+            results[(r2 + 1) * resultStride] = d1;
+        }
+        if (r2 < count)
+            results[r2 * resultStride] = TF.DotOn(level, weights, activations.Slice(r2 * stride, n * size), n);
     }
 
     /// <summary>ggml's GGML_F32x8_REDUCE: (s0+s2)+(s1+s3), halves added, then two horizontal adds.</summary>
@@ -271,5 +288,65 @@ internal static class FloatDot
             s3 += TE.Load128(ref px, i + 12) * TE.Load128(ref py, i + 12);
         }
         return DoubleTail<TE, T>(x, y, np, Vector128.Sum((s0 + s2) + (s1 + s3)));
+    }
+
+    /// <summary><see cref="OnVector256{TE,T}"/> of two rows at once, each result bit-identical to it.</summary>
+    private static (float, float) OnVector256Pair<TE, T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y0, ReadOnlySpan<T> y1)
+        where TE : IFloatElements<T>
+        where T : unmanaged
+    {
+        ref var px = ref MemoryMarshal.GetReference(x);
+        ref var p0 = ref MemoryMarshal.GetReference(y0);
+        ref var p1 = ref MemoryMarshal.GetReference(y1);
+        var np = x.Length & ~31;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        for (nuint i = 0; i < (nuint)np; i += 32)
+        {
+            var w = TE.Load256(ref px, i);
+            a0 += w * TE.Load256(ref p0, i);
+            b0 += w * TE.Load256(ref p1, i);
+            w = TE.Load256(ref px, i + 8);
+            a1 += w * TE.Load256(ref p0, i + 8);
+            b1 += w * TE.Load256(ref p1, i + 8);
+            w = TE.Load256(ref px, i + 16);
+            a2 += w * TE.Load256(ref p0, i + 16);
+            b2 += w * TE.Load256(ref p1, i + 16);
+            w = TE.Load256(ref px, i + 24);
+            a3 += w * TE.Load256(ref p0, i + 24);
+            b3 += w * TE.Load256(ref p1, i + 24);
+        }
+        return (DoubleTail<TE, T>(x, y0, np, Vector256.Sum((a0 + a2) + (a1 + a3))),
+            DoubleTail<TE, T>(x, y1, np, Vector256.Sum((b0 + b2) + (b1 + b3))));
+    }
+
+    /// <summary><see cref="OnVector128{TE,T}"/> of two rows at once, each result bit-identical to it.</summary>
+    private static (float, float) OnVector128Pair<TE, T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y0, ReadOnlySpan<T> y1)
+        where TE : IFloatElements<T>
+        where T : unmanaged
+    {
+        ref var px = ref MemoryMarshal.GetReference(x);
+        ref var p0 = ref MemoryMarshal.GetReference(y0);
+        ref var p1 = ref MemoryMarshal.GetReference(y1);
+        var np = x.Length & ~15;
+        Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector128<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        for (nuint i = 0; i < (nuint)np; i += 16)
+        {
+            var w = TE.Load128(ref px, i);
+            a0 += w * TE.Load128(ref p0, i);
+            b0 += w * TE.Load128(ref p1, i);
+            w = TE.Load128(ref px, i + 4);
+            a1 += w * TE.Load128(ref p0, i + 4);
+            b1 += w * TE.Load128(ref p1, i + 4);
+            w = TE.Load128(ref px, i + 8);
+            a2 += w * TE.Load128(ref p0, i + 8);
+            b2 += w * TE.Load128(ref p1, i + 8);
+            w = TE.Load128(ref px, i + 12);
+            a3 += w * TE.Load128(ref p0, i + 12);
+            b3 += w * TE.Load128(ref p1, i + 12);
+        }
+        return (DoubleTail<TE, T>(x, y0, np, Vector128.Sum((a0 + a2) + (a1 + a3))),
+            DoubleTail<TE, T>(x, y1, np, Vector128.Sum((b0 + b2) + (b1 + b3))));
     }
 }

@@ -57,6 +57,7 @@ public sealed class ServeCommandTests
     [InlineData("--port,70000", "--port must be between 0 and 65535")]
     [InlineData("--host,not-an-ip", "--host")]
     [InlineData("-m,/nonexistent/model.gguf", "model.gguf")]
+    [InlineData("-ctk,q4_0", "KV cache type 'q4_0' is a llama.cpp type Llamero does not store yet")]
     public async Task Bad_options_exit_1_with_one_line(string args, string expected)
     {
         var output = new StringWriter();

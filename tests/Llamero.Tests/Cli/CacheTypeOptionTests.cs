@@ -55,6 +55,16 @@ public sealed class CacheTypeOptionTests : IDisposable
         Assert.Contains("KV cache: 256 positions, K f32, V f32, 0.31 MiB", f32.Error);
     }
 
+    [Fact]
+    public void Eval_accepts_the_cache_types()
+    {
+        var path = Path.Combine(_dir, "mc.jsonl");
+        File.WriteAllText(path, DatasetTests.Jsonl);
+        var (exit, output, error) = CliRunner.Run("eval", "multiple-choice", "-m", TestPaths.Stories260K, "-f", path, "-ctk", "f16", "-ctv", "f16");
+        Assert.True(exit == 0, error);
+        Assert.Contains("Final (3 tasks): acc = ", output);
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }

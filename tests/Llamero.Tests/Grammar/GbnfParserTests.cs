@@ -72,6 +72,37 @@ public class GbnfParserTests
         Assert.True(grammar.Matches("y"));
     }
 
+    [Fact]
+    public void Hostile_nesting_is_an_error_not_a_crash()
+    {
+        // On a small stack, as a server thread might have; failures are carried back to the test thread.
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                var parens = Assert.Throws<GrammarSyntaxException>(() => G("root ::= " + new string('(', 200_000) + "\"a\"" + new string(')', 200_000)));
+                Assert.Contains("nested too deeply", parens.Message);
+                var chain = string.Concat(Enumerable.Range(0, 100_000).Select(i => $"r{i} ::= r{i + 1}\n")) + "r100000 ::= \"a\"\nroot ::= r0\n";
+                Assert.Contains("too deeply", Assert.Throws<GrammarSyntaxException>(() => G(chain)).Message);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        }, 512 * 1024);
+        thread.Start();
+        thread.Join();
+        Assert.Null(failure);
+    }
+
+    [Fact]
+    public void An_exponentially_ambiguous_grammar_fails_cleanly()
+    {
+        var matcher = G("root ::= \"a\" root \"b\" | \"a\" root \"c\" | \"\"").CreateMatcher();
+        Assert.Throws<InvalidOperationException>(() => matcher.Accept(new string('a', 40)));
+    }
+
     [Theory]
     [InlineData("", "no 'root' rule", 1, 1)]
     [InlineData("root ::= foo", "undefined rule 'foo'", 1, 10)]
@@ -91,6 +122,9 @@ public class GbnfParserTests
     [InlineData("root ::= \"a\"{3,2}", "maximum below its minimum", 1, 13)]
     [InlineData("root ::= \"a\"{99999}", "too large", 1, 13)]
     [InlineData("root ::= \"a\" )", "unexpected ')'", 1, 14)]
+    [InlineData("root ::= \"ab\"{4000}{4000}", "expand into more than", 1, 20)]
+    [InlineData("root ::= \"a\\", "unexpected end of the grammar after '\\'", 1, 12)]
+    [InlineData("root ::= \"a\"\n  \"b\"", "expected a rule name, found '\"'", 2, 3)]
     [InlineData("root ::= \"a\"\nroot ::= \"b\"", "defined twice", 2, 1)]
     [InlineData("root ::= \"a\"\n::= \"b\"", "expected a rule name", 2, 1)]
     [InlineData("root ::= expr\nexpr ::= expr \"+\" \"1\" | \"1\"", "left recursion: rule 'expr'", 2, 1)]

@@ -44,6 +44,18 @@ public class GrammarCliTests
         Assert.True(document.RootElement.GetProperty("hero").GetString()!.Length <= 10);
     }
 
+    [Fact]
+    public void Chat_answers_every_turn_under_the_grammar()
+    {
+        var log = Path.Combine(TestPaths.NewTempDir(), "chat.jsonl");
+        var (exit, _, error) = CliRunner.RunWithInput("Is the sky blue?\nIs grass red?\n",
+            ["chat", "-m", Model, "-n", "16", "-c", "256", "--seed", "1", "--log", log, "--grammar", "root ::= \" \" (\"yes\" | \"no\") \".\""]);
+        Assert.True(exit == 0, error);
+        var answers = File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("answer").GetString()!.Trim()).ToArray();
+        Assert.Equal(2, answers.Length);
+        Assert.All(answers, a => Assert.Contains(a, (string[])["yes.", "no."]));
+    }
+
     [Theory]
     [InlineData("--grammar", "root ::= (\"a\"", "--grammar: grammar error at line 1, column 14: missing ')'")]
     [InlineData("-j", "{\"type\":\"string\",\"pattern\":\"a\"}", "--json-schema: JSON schema at #: unsupported keyword 'pattern'")]

@@ -94,7 +94,7 @@ public class MatMulTests
             foreach (var threads in new[] { 1, 2, 3 })
             {
                 MatMul.Threads = threads;
-                foreach (var batch in new[] { 1, 3, 21 })
+                foreach (var batch in new[] { 1, 3, 21, 130 }) // 130 rows of 512 are quantized on the pool
                 {
                     var x = QuantRows.Make("gaussian", batch * cols, seed: batch);
                     float[] e0 = new float[batch * 300], e1 = new float[batch * 44], e2 = new float[batch * 129];

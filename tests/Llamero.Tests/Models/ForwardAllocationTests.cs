@@ -12,9 +12,10 @@ namespace Llamero.Tests.Models;
 [Collection(nameof(MatMulThreads))]
 public class ForwardAllocationTests
 {
-    // F16 weights big enough that the matrix products go to the worker pool; stories260K stays on the caller.
+    // F16 weights big enough (2^20 multiply-adds and more) that the layer products go to the worker pool even for one
+    // token; stories260K stays on the caller.
     private static readonly Lazy<string> Model = new(() => SyntheticLlama.Write(
-        SyntheticModelTests.Small with { Dim = 256, FeedForward = 768, Heads = 8, KvHeads = 2, WeightType = GgmlType.F16, Seed = 17 }));
+        SyntheticModelTests.Small with { Dim = 1024, FeedForward = 1024, Heads = 8, KvHeads = 2, WeightType = GgmlType.F16, Seed = 17 }));
 
     public static TheoryData<string, int> Cases() => new()
     {

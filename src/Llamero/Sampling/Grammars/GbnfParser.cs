@@ -17,6 +17,9 @@ internal sealed class GbnfParser
     // Bounds a {m,n} so a hostile grammar cannot expand into millions of elements.
     private const int MaxRepetition = 4096;
 
+    // Bounds what repetitions may expand into (x{4096}{4096} would be 16 million elements).
+    private const long MaxExpandedElements = 1 << 20;
+
     private readonly string _text;
     private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
     private readonly List<string> _names = [];
@@ -24,11 +27,12 @@ internal sealed class GbnfParser
     private readonly List<int> _firstReference = [];
     private readonly List<int> _definedAt = [];
     private int _pos;
+    private long _expanded;
 
     private GbnfParser(string text) => _text = text;
 
     /// <summary>Parses <paramref name="text"/> and returns the rules (alternatives of element sequences) and their names.</summary>
-    public static (List<List<List<GrammarElement>>> Rules, List<string> Names, (int Line, int Column)[] DefinedAt) Parse(string text)
+    public static (List<List<List<GrammarElement>>> Rules, List<string> Names, int[] DefinedAt) Parse(string text)
     {
         var parser = new GbnfParser(text);
         parser.ParseGrammar();
@@ -37,7 +41,7 @@ internal sealed class GbnfParser
             if (parser._rules[id] is null)
                 throw parser.Error($"undefined rule '{parser._names[id]}'", parser._firstReference[id]);
         }
-        return ([.. parser._rules.Select(r => r!)], parser._names, [.. parser._definedAt.Select(parser.LineColumn)]);
+        return ([.. parser._rules.Select(r => r!)], parser._names, [.. parser._definedAt]);
     }
 
     private char Current => _pos < _text.Length ? _text[_pos] : '\0';
@@ -143,6 +147,9 @@ internal sealed class GbnfParser
             }
             else if (c == '(')
             {
+                // Hostile nesting must fail as an error, never as a stack overflow.
+                if (!System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack())
+                    throw Error("groups are nested too deeply", _pos);
                 _pos++;
                 SkipSpace(newlineOk: true);
                 var group = NewRule(ruleName, itemStart);
@@ -261,6 +268,9 @@ internal sealed class GbnfParser
     private void Repeat(List<GrammarElement> sequence, int lastStart, int min, int max, string ruleName, int at)
     {
         var unit = sequence[lastStart..];
+        _expanded += unit.Count * (long)Math.Max(max < 0 ? min + 1 : max, 1);
+        if (_expanded > MaxExpandedElements)
+            throw Error($"the repetitions expand into more than {MaxExpandedElements} grammar elements", at);
         sequence.RemoveRange(lastStart, sequence.Count - lastStart);
         for (var i = 0; i < min; i++)
             sequence.AddRange(unit);
@@ -387,13 +397,16 @@ internal sealed class GbnfParser
         return id;
     }
 
-    private (int Line, int Column) LineColumn(int position)
+    private (int Line, int Column) LineColumn(int position) => LineColumn(_text, position);
+
+    /// <summary>1-based line and column of <paramref name="position"/> in <paramref name="text"/>.</summary>
+    public static (int Line, int Column) LineColumn(string text, int position)
     {
         var line = 1;
         var lineStart = 0;
-        for (var i = 0; i < position && i < _text.Length; i++)
+        for (var i = 0; i < position && i < text.Length; i++)
         {
-            if (_text[i] == '\n')
+            if (text[i] == '\n')
             {
                 line++;
                 lineStart = i + 1;

@@ -10,9 +10,9 @@ public sealed class Grammar
     private readonly GrammarElement[] _elements;
     private readonly int[][] _alternatives;
 
-    private readonly (int Line, int Column)[] _definedAt;
+    private readonly int[] _definedAt;
 
-    private Grammar(string source, List<List<List<GrammarElement>>> rules, List<string> names, (int, int)[] definedAt, int root)
+    private Grammar(string source, List<List<List<GrammarElement>>> rules, List<string> names, int[] definedAt, int root)
     {
         _definedAt = definedAt;
         Source = source;
@@ -50,7 +50,7 @@ public sealed class Grammar
     internal int[] Alternatives(int rule) => _alternatives[rule];
 
     /// <summary>Where rule <paramref name="rule"/> is defined (for a generated rule: its group or repetition).</summary>
-    internal (int Line, int Column) DefinedAt(int rule) => _definedAt[rule];
+    internal (int Line, int Column) DefinedAt(int rule) => GbnfParser.LineColumn(Source, _definedAt[rule]);
 
     /// <summary>
     /// Compiles GBNF text. Throws <see cref="GrammarSyntaxException"/> (with line and column) on a malformed

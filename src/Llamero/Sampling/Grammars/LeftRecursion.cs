@@ -46,6 +46,11 @@ internal static class LeftRecursion
                 throw new GrammarSyntaxException(
                     $"left recursion: rule '{grammar.RuleNames[rule]}' can reach itself without matching a character ({string.Join(" -> ", cycle)})", line, column);
             }
+            if (!System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack())
+            {
+                var (atLine, atColumn) = grammar.DefinedAt(rule);
+                throw new GrammarSyntaxException($"rules refer to each other too deeply (at rule '{grammar.RuleNames[rule]}')", atLine, atColumn);
+            }
             state[rule] = 1;
             path.Add(rule);
             foreach (var next in leading[rule])

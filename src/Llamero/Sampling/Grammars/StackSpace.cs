@@ -8,6 +8,9 @@ namespace Llamero.Sampling.Grammars;
 /// </summary>
 internal sealed class StackSpace(Grammar grammar)
 {
+    // Bounds the parses kept at once: an ambiguous grammar (r ::= "a" r "b" | "a" r "c" | "") doubles them per character.
+    private const int MaxStacks = 4096;
+
     private readonly Dictionary<(int Position, GrammarStack? Next), GrammarStack> _stacks = [];
     private readonly Dictionary<ListKey, StackList> _lists = [];
     private readonly List<GrammarStack?> _scratch = [];
@@ -97,8 +100,11 @@ internal sealed class StackSpace(Grammar grammar)
         {
             if (!into.Contains(stack)) // interned: equal stacks are the same object
                 into.Add(stack);
+            if (into.Count > MaxStacks)
+                throw new InvalidOperationException($"The grammar is too ambiguous: more than {MaxStacks} parses are alive at once.");
             return;
         }
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
         var rest = Pop(stack);
         foreach (var start in Grammar.Alternatives(element.Rule))
             Expand(Grammar.Element(start).Kind == GrammarElementKind.End ? rest : Stack(start, rest), into);
