@@ -37,8 +37,7 @@ internal static class ErrorMiddleware
         }
         catch (Exception e)
         {
-            await WriteErrorAsync(context, new ApiException(HttpStatusCode.InternalServerError,
-                $"Internal error: {e.GetType().Name}: {e.Message}", "server_error"));
+            await WriteErrorAsync(context, GenerationFailure(e, "Internal error"));
         }
         finally
         {
@@ -46,6 +45,17 @@ internal static class ErrorMiddleware
             metrics.Request(route, context.Response.StatusCode);
         }
     }
+
+    /// <summary>
+    /// The error a failed generation answers: 400 when the request's own grammar turned out too ambiguous to follow
+    /// (it can only show while generating), else a 500 that names the failure after <paramref name="prefix"/>.
+    /// </summary>
+    public static ApiException GenerationFailure(Exception e, string prefix) => e switch
+    {
+        Llamero.Sampling.Grammars.GrammarAmbiguityException g => ApiException.BadRequest(g.Message, "grammar", "grammar_too_ambiguous"),
+        AggregateException { InnerException: Llamero.Sampling.Grammars.GrammarAmbiguityException g } => ApiException.BadRequest(g.Message, "grammar", "grammar_too_ambiguous"),
+        _ => new ApiException(HttpStatusCode.InternalServerError, $"{prefix}: {e.GetType().Name}: {e.Message}", "server_error"),
+    };
 
     /// <summary>Writes <paramref name="error"/> unless the response has already started (then the stream just ends).</summary>
     public static async Task WriteErrorAsync(HttpContext context, ApiException error)

@@ -105,8 +105,7 @@ internal static class ChatCompletionsRoute
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            await sse.WriteAsync(ErrorMiddleware.ToBody(new ApiException(System.Net.HttpStatusCode.InternalServerError,
-                $"Generation failed: {e.Message}", "server_error")), ServerJsonContext.Default.ErrorResponse);
+            await sse.WriteAsync(ErrorMiddleware.ToBody(ErrorMiddleware.GenerationFailure(e, "Generation failed")), ServerJsonContext.Default.ErrorResponse);
             return;
         }
         await sse.WriteAsync(Chunk(new ChatDelta(), finish: summary.FinishReason), type);

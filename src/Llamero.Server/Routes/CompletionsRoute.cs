@@ -111,8 +111,7 @@ internal static class CompletionsRoute
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            await sse.WriteAsync(ErrorMiddleware.ToBody(new ApiException(System.Net.HttpStatusCode.InternalServerError,
-                $"Generation failed: {e.Message}", "server_error")), ServerJsonContext.Default.ErrorResponse);
+            await sse.WriteAsync(ErrorMiddleware.ToBody(ErrorMiddleware.GenerationFailure(e, "Generation failed")), ServerJsonContext.Default.ErrorResponse);
             return;
         }
         await sse.WriteAsync(Chunk("", finish: summary.FinishReason), type);

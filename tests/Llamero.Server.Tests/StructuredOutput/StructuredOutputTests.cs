@@ -165,6 +165,18 @@ public sealed class StructuredOutputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_grammar_that_turns_out_too_ambiguous_is_a_400_not_a_server_error()
+    {
+        // Every letter pushes one of two different closings, so the live parses double with each one; the model's
+        // story text is all letters and spaces, so the matcher gives up a dozen letters in. Only generating shows it.
+        var grammar = JsonSerializer.Serialize("root ::= [a-z ] root \"1\" | [a-z ] root \"2\" | \"\"");
+        var body = $$"""{"prompt":"Once upon a time","max_tokens":60,"temperature":0,"grammar":{{grammar}}}""";
+        var error = await HttpAssert.ErrorAsync(await HttpAssert.PostJsonAsync(_server.Http, "/v1/completions", body), HttpStatusCode.BadRequest);
+        Assert.Contains("too ambiguous", error.Message());
+        Assert.Equal("grammar", error.Param());
+    }
+
+    [Fact]
     public async Task Sdk_surfaces_a_bad_schema_as_a_400()
     {
         var bad = ChatResponseFormat.CreateJsonSchemaFormat("bad", BinaryData.FromString("""{"type":"string","format":"email"}"""));

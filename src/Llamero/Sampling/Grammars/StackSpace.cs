@@ -101,7 +101,7 @@ internal sealed class StackSpace(Grammar grammar)
             if (!into.Contains(stack)) // interned: equal stacks are the same object
                 into.Add(stack);
             if (into.Count > MaxStacks)
-                throw new InvalidOperationException($"The grammar is too ambiguous: more than {MaxStacks} parses are alive at once.");
+                throw new GrammarAmbiguityException($"The grammar is too ambiguous: more than {MaxStacks} parses are alive at once.");
             return;
         }
         System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
