@@ -22,7 +22,7 @@ internal static class ChatOptionsMapper
                 PresencePenalty = options.PresencePenalty ?? sampling.PresencePenalty,
                 // 64-bit seeds fold into the 32-bit generator seed.
                 Seed = options.Seed is { } seed ? unchecked((uint)(seed ^ (seed >> 32))) : null,
-                Grammar = ToGrammar(options.ResponseFormat),
+                Grammar = ToGrammar(options),
             };
         }
         var stops = (options?.StopSequences ?? []).Where(s => s.Length > 0).Concat(templateStops).ToArray();
@@ -47,22 +47,33 @@ internal static class ChatOptionsMapper
     /// <summary>
     /// <see cref="ChatResponseFormat.Json"/> holds the answer to any JSON object; a format with a schema
     /// (<see cref="ChatResponseFormat.ForJsonSchema(System.Text.Json.JsonElement, string?, string?)"/>) to that schema;
-    /// text (or none) leaves it free.
+    /// a GBNF text in <c>AdditionalProperties["grammar"]</c> (llama.cpp's name) to that grammar; otherwise the text is free.
     /// </summary>
-    private static Grammar? ToGrammar(ChatResponseFormat? format)
+    private static Grammar? ToGrammar(ChatOptions options)
     {
-        if (format is not ChatResponseFormatJson json)
+        string? gbnf = null;
+        if (options.AdditionalProperties?.TryGetValue("grammar", out gbnf) == true && gbnf is not null)
+        {
+            if (options.ResponseFormat is ChatResponseFormatJson)
+                throw new ArgumentException("Invalid ChatOptions: give either a JSON response format or a grammar, not both.", nameof(options));
+            return Compile(() => Grammar.Parse(gbnf), "grammar");
+        }
+        if (options.ResponseFormat is not ChatResponseFormatJson json)
             return null;
         if (json.Schema is not { } schema)
             return Grammar.JsonObject;
+        return Compile(() => Grammar.Parse(JsonSchemaGrammar.ToGbnf(schema)), json.SchemaName is { } n ? $"response format schema '{n}'" : "response format schema");
+    }
+
+    private static Grammar Compile(Func<Grammar> compile, string what)
+    {
         try
         {
-            return Grammar.Parse(JsonSchemaGrammar.ToGbnf(schema));
+            return compile();
         }
         catch (FormatException e) when (e is JsonSchemaException or GrammarSyntaxException)
         {
-            var name = json.SchemaName is { } n ? $" '{n}'" : "";
-            throw new ArgumentException($"Invalid ChatOptions: response format schema{name}: {e.Message}", "options", e);
+            throw new ArgumentException($"Invalid ChatOptions: {what}: {e.Message}", "options", e);
         }
     }
 

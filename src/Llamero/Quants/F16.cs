@@ -19,20 +19,12 @@ public readonly struct F16 : IQuantFormat, ISimdDot, IFloatElements<ushort>
     public static GgmlType DotPartner => GgmlType.F16;
 
     /// <inheritdoc />
-    public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
-    {
-        var h = BlockRows.Read<ushort>(src, dst.Length, 1, Type);
-        for (var i = 0; i < h.Length; i++)
-            dst[i] = Fp16.ToFloat(h[i]);
-    }
+    public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst) =>
+        Fp16.ToSingle(BlockRows.Read<ushort>(src, dst.Length, 1, Type), dst);
 
     /// <inheritdoc />
-    public static void Quantize(ReadOnlySpan<float> src, Span<byte> dst)
-    {
-        var h = BlockRows.Write<ushort>(dst, src.Length, 1, Type);
-        for (var i = 0; i < h.Length; i++)
-            h[i] = Fp16.FromFloat(src[i]);
-    }
+    public static void Quantize(ReadOnlySpan<float> src, Span<byte> dst) =>
+        Fp16.FromSingle(src, BlockRows.Write<ushort>(dst, src.Length, 1, Type));
 
     /// <inheritdoc />
     public static float Dot(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n) =>

@@ -81,13 +81,55 @@ public readonly struct Q8_0 : IQuantFormat, ISimdDot, IInt8BlockPair<Q8_0.Block,
         for (var i = 0; i < blocks.Length; i++)
         {
             var x = src.Slice(i * BlockSize, BlockSize);
+            ref var b = ref blocks[i];
+            if (TryQuantizeBlockAvx2(x, ref b.Qs[0], out var vmax, out _))
+            {
+                b.D = Fp16.FromFloat(vmax / 127f);
+                continue;
+            }
             var amax = AbsMax(x);
             var id = amax != 0 ? 127f / amax : 0f;
-            ref var b = ref blocks[i];
             b.D = Fp16.FromFloat(amax / 127f);
             for (var j = 0; j < BlockSize; j++)
                 b.Qs[j] = (sbyte)Math.Clamp(CvtRoundEven(x[j] * id), sbyte.MinValue, sbyte.MaxValue);
         }
+    }
+
+    /// <summary>
+    /// One block of <see cref="QuantizeForDot"/> with AVX2, exactly the scalar loop's results (and ggml's): the same
+    /// amax, multiplier and rounding, then saturating packs. <paramref name="sum"/> is the sum of the unsaturated
+    /// int32 quants (Q8_1's s). False without AVX2 or when the block holds a NaN (the scalar max keeps NaN, a vector
+    /// max does not), leaving the block to the scalar loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool TryQuantizeBlockAvx2(ReadOnlySpan<float> x, ref sbyte q, out float amax, out int sum)
+    {
+        amax = 0;
+        sum = 0;
+        if (!Avx2.IsSupported)
+            return false;
+        ref var p = ref MemoryMarshal.GetReference(x);
+        var x0 = Vector256.LoadUnsafe(ref p);
+        var x1 = Vector256.LoadUnsafe(ref p, 8);
+        var x2 = Vector256.LoadUnsafe(ref p, 16);
+        var x3 = Vector256.LoadUnsafe(ref p, 24);
+        var nan = Avx.CompareUnordered(x0, x1) | Avx.CompareUnordered(x2, x3);
+        if (!Vector256.EqualsAll(nan.AsInt32(), Vector256<int>.Zero))
+            return false;
+        var max = Vector256.Max(Vector256.Max(Vector256.Abs(x0), Vector256.Abs(x1)), Vector256.Max(Vector256.Abs(x2), Vector256.Abs(x3)));
+        var max4 = Vector128.Max(max.GetLower(), max.GetUpper());
+        max4 = Vector128.Max(max4, Vector128.Shuffle(max4, Vector128.Create(2, 3, 0, 1)));
+        amax = MathF.Max(max4.GetElement(0), max4.GetElement(1));
+        var id = Vector256.Create(amax != 0 ? 127f / amax : 0f);
+        var i0 = Avx.ConvertToVector256Int32WithTruncation(Avx.RoundToNearestInteger(x0 * id));
+        var i1 = Avx.ConvertToVector256Int32WithTruncation(Avx.RoundToNearestInteger(x1 * id));
+        var i2 = Avx.ConvertToVector256Int32WithTruncation(Avx.RoundToNearestInteger(x2 * id));
+        var i3 = Avx.ConvertToVector256Int32WithTruncation(Avx.RoundToNearestInteger(x3 * id));
+        // int32 → int16 → int8 with saturation; the packs interleave 128-bit lanes, the permute restores order.
+        var packed = Avx2.PackSignedSaturate(Avx2.PackSignedSaturate(i0, i1), Avx2.PackSignedSaturate(i2, i3));
+        Avx2.PermuteVar8x32(packed.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte().StoreUnsafe(ref q);
+        sum = Vector256.Sum((i0 + i1) + (i2 + i3));
+        return true;
     }
 
     /// <summary>Largest |x| of a block (NaN-free input).</summary>

@@ -84,10 +84,16 @@ public readonly struct Q8_1 : IQuantFormat, ISimdDot, IInt8BlockPair<Q8_1.Block,
         for (var i = 0; i < blocks.Length; i++)
         {
             var x = src.Slice(i * BlockSize, BlockSize);
+            ref var b = ref blocks[i];
+            if (Q8_0.TryQuantizeBlockAvx2(x, ref b.Qs[0], out var vmax, out var vsum))
+            {
+                b.D = Fp16.FromFloat(vmax / 127f);
+                b.S = Fp16.FromFloat(vmax / 127f * vsum);
+                continue;
+            }
             var amax = Q8_0.AbsMax(x);
             var d = amax / 127f;
             var id = amax != 0 ? 127f / amax : 0f;
-            ref var b = ref blocks[i];
             b.D = Fp16.FromFloat(d);
             var sum = 0;
             for (var j = 0; j < BlockSize; j++)

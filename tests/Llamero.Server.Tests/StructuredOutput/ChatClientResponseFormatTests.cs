@@ -65,4 +65,15 @@ public sealed class ChatClientResponseFormatTests : IDisposable
         Assert.Contains("unsupported keyword 'pattern'", error.Message);
         Assert.Contains("'s'", error.Message);
     }
+
+    [Fact]
+    public async Task A_gbnf_grammar_in_additional_properties_constrains_the_answer()
+    {
+        var options = new ChatOptions { MaxOutputTokens = 10, Seed = 4, AdditionalProperties = new() { ["grammar"] = "root ::= \" \" (\"yes\" | \"no\")" } };
+        var response = await _client.GetResponseAsync("Is it?", options);
+        Assert.Contains(response.Text, (string[])[" yes", " no"]);
+        options.AdditionalProperties["grammar"] = "root ::= (";
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => _client.GetResponseAsync("Is it?", options));
+        Assert.Contains("grammar: grammar error at line 1, column 11", error.Message);
+    }
 }

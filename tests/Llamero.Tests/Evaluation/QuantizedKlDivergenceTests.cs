@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using System.Runtime.InteropServices;
 using Llamero.Evaluation;
+using Llamero.Gguf;
+using Llamero.Quants;
 using Llamero.Tests.Support;
 using Xunit.Abstractions;
 
@@ -11,7 +14,8 @@ namespace Llamero.Tests.Evaluation;
 /// base logits, compare), checked against the same statistics computed from llama.cpp's logits of the same files.
 /// stories260K's FFN rows are 172 wide, which neither Q8_0 nor Q4_0 (nor llama-quantize) can store, so the mixes
 /// are the ones llama-quantize makes of it: Q6_K → Q8_0 on every 64-wide tensor and F16 on ffn_down; Q4_K_S → Q5_0
-/// (Q5_1 on most attn_v) and F16 on ffn_down; F16 everywhere as the near-lossless end.
+/// (Q5_1 on most attn_v) and F16 on ffn_down; F16 everywhere as the near-lossless end. Beside those, Q8_0 and Q4_0
+/// files written with the same row quantizers on every matrix whose rows fit (ffn_down kept in F32).
 /// </summary>
 public sealed partial class QuantizedKlDivergenceTests(ITestOutputHelper log) : IDisposable
 {
@@ -44,11 +48,16 @@ public sealed partial class QuantizedKlDivergenceTests(ITestOutputHelper log) : 
         }
 
         var results = new Dictionary<string, (Figures Ours, Figures LlamaCpp)>();
-        foreach (var mix in new[] { "F16", "Q6_K", "Q4_K_S" })
+        foreach (var mix in new[] { "F16", "Q6_K", "Q4_K_S", "Q8_0", "Q4_0" })
         {
             var quantized = Path.Combine(_dir, $"stories260K-{mix}.gguf");
-            var quantize = Run("quantize", TestPaths.Stories260K, quantized, mix);
-            Assert.True(quantize.Code == 0, quantize.Error);
+            if (mix is "Q8_0" or "Q4_0")
+                WriteWhereRowsFit(quantized, mix == "Q8_0" ? GgmlType.Q8_0 : GgmlType.Q4_0);
+            else
+            {
+                var quantize = Run("quantize", TestPaths.Stories260K, quantized, mix);
+                Assert.True(quantize.Code == 0, quantize.Error);
+            }
 
             var compare = Run("perplexity", "-m", quantized, "--kl-divergence-base", ourBase, "--kl-divergence");
             Assert.True(compare.Code == 0, compare.Error);
@@ -74,10 +83,46 @@ public sealed partial class QuantizedKlDivergenceTests(ITestOutputHelper log) : 
         }
 
         // More bits, less divergence, on both engines.
-        Assert.True(results["F16"].Ours.MeanKld < results["Q6_K"].Ours.MeanKld);
-        Assert.True(results["Q6_K"].Ours.MeanKld < results["Q4_K_S"].Ours.MeanKld);
-        Assert.True(results["Q6_K"].LlamaCpp.MeanKld < results["Q4_K_S"].LlamaCpp.MeanKld);
-        Assert.True(results["Q4_K_S"].Ours.SameTopPercent < 100);
+        foreach (var (better, worse) in new[] { ("F16", "Q6_K"), ("Q6_K", "Q4_K_S"), ("Q8_0", "Q4_0"), ("Q4_K_S", "Q4_0") })
+        {
+            Assert.True(results[better].Ours.MeanKld < results[worse].Ours.MeanKld, $"ours: KLD {better} >= {worse}");
+            Assert.True(results[better].LlamaCpp.MeanKld < results[worse].LlamaCpp.MeanKld, $"llama.cpp: KLD {better} >= {worse}");
+        }
+        Assert.True(results["Q4_0"].Ours.SameTopPercent < 100);
+    }
+
+    /// <summary>
+    /// stories260K with every matrix whose rows fit <paramref name="type"/>'s 32-element blocks stored in that type (by
+    /// the same per-format quantizers <c>llamero quantize</c> uses) and the rest (the 172-wide ffn_down rows, the norms)
+    /// copied in F32: the pure Q8_0 / Q4_0 file llama-quantize would write if it had a fallback for those rows.
+    /// </summary>
+    private static void WriteWhereRowsFit(string path, GgmlType type)
+    {
+        using var source = GgufFile.Open(TestPaths.Stories260K);
+        var format = QuantFormats.Get(type);
+        var plan = source.Tensors.Select(t => (Tensor: t, Type: t.Type == GgmlType.F32 && t.Dimensions.Length == 2
+            && t.Dimensions[0] % format.Traits.BlockSize == 0 ? type : t.Type)).ToList();
+        Assert.Equal(32, plan.Count(p => p.Type == type));   // token_embd, output and 6 matrices x 5 layers
+        using var writer = new GgufWriter(path);
+        writer.AddMetadata(source.Metadata);
+        foreach (var (t, to) in plan)
+            writer.AddTensor(t.Name, to, t.Dimensions);
+        foreach (var (t, to) in plan)
+        {
+            if (to == t.Type)
+            {
+                writer.WriteTensorData(source, t);
+                continue;
+            }
+            var n = (int)t.Dimensions[0];
+            var rowBytes = (int)format.Traits.RowBytes(n);
+            var floats = MemoryMarshal.Cast<byte, float>(source.GetTensorData(t));
+            var bytes = new byte[floats.Length / n * rowBytes];
+            for (var r = 0; r < floats.Length / n; r++)
+                format.Quantize(floats.Slice(r * n, n), bytes.AsSpan(r * rowBytes, rowBytes));
+            writer.WriteTensorData(bytes);
+        }
+        writer.Commit();
     }
 
     [GeneratedRegex(@"Mean    KLD:\s+(-?[0-9.]+)")]

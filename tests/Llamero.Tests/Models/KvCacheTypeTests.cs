@@ -230,5 +230,10 @@ public class KvCacheTypeTests(ITestOutputHelper output)
         Assert.Equal(summary.KvCacheBytes(256, 2), f16.CacheBytes);
         Assert.Equal(summary.KvCacheBytes(256, 4), f32.CacheBytes);
         Assert.Equal(KvCacheOptions.F16, f16.CacheTypes);
+        // What `llamero info -c 256` prints for each type is what a session of that type holds.
+        var info = Cli.CliRunner.Run("info", TestPaths.Stories260K, "-c", "256");
+        Assert.Equal(0, info.Exit);
+        Assert.Contains(FormattableString.Invariant($"F16 KV cache:  {f16.CacheBytes / 1024.0:F2} KiB"), info.Output);
+        Assert.Contains(FormattableString.Invariant($"F32 KV cache:  {f32.CacheBytes / 1024.0:F2} KiB"), info.Output);
     }
 }
