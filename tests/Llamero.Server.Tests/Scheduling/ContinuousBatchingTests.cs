@@ -56,6 +56,40 @@ public sealed class ContinuousBatchingTests
         Assert.True(batchTokens > steps, $"{batchTokens} tokens in {steps} steps");
     }
 
+    [Fact]
+    public async Task A_stream_that_leaves_mid_answer_frees_its_slot_while_the_one_beside_it_finishes_unchanged()
+    {
+        string expected;
+        await using (var single = await TestServer.StartAsync(Engines.Default, new ServerOptions { Parallel = 1 }))
+            expected = await StreamAsync(Chat(single), Prompts[1]);
+
+        var engine = new GatedEngine(Engines.Default());
+        await using var server = await TestServer.StartAsync(() => engine, new ServerOptions { Parallel = 2 });
+        var chat = Chat(server);
+        using var leaving = new CancellationTokenSource();
+        var staying = Task.Run(() => StreamAsync(chat, Prompts[1]));
+        var left = Task.Run(async () =>
+        {
+            var options = new ChatCompletionOptions { MaxOutputTokenCount = 200, Temperature = 0 };
+            await foreach (var _ in chat.CompleteChatStreamingAsync([new UserChatMessage(Prompts[0])], options, leaving.Token))
+                await leaving.CancelAsync(); // leaves after its first chunk
+        });
+        await WaitUntilArrivedAsync(server, 2);
+        engine.Open();
+
+        try
+        {
+            await left;
+        }
+        catch (OperationCanceledException)
+        {
+            // Expected; a tiny model may also have finished the answer before the client left.
+        }
+        Assert.Equal(expected, await staying);
+        await QueueAndLoadingTests.WaitForMetricAsync(server, "llamero_slots_busy", 0);
+        Assert.False(string.IsNullOrEmpty(await StreamAsync(chat, Prompts[3])));
+    }
+
     // Until `count` requests are in slots or queued (however the decode thread shared them out before the gate held it).
     private static async Task WaitUntilArrivedAsync(TestServer server, int count)
     {
