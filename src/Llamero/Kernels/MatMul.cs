@@ -30,8 +30,10 @@ public static unsafe class MatMul
                     return;
                 Volatile.Write(ref _threads, value);
                 Interlocked.Increment(ref _threadChanges);
+                // The new pool is made here, on the thread that changes the count, rather than by the next multiplication:
+                // a thread evaluating tokens meanwhile (a server slot, an allocation test) then allocates nothing.
                 var old = _pool;
-                Volatile.Write(ref _pool, null);
+                Volatile.Write(ref _pool, new WorkerPool(value));
                 old?.Retire();
             }
         }

@@ -7,8 +7,8 @@ namespace Llamero.Kernels;
 
 /// <summary>
 /// Up to <see cref="MaxParts"/> weight matrices multiplied by the same activations in one pool run: the
-/// activations are quantized once per dot-partner format (in parallel for a prompt batch), then the rows of all the
-/// matrices are cut into chunks that the participants take from one atomic counter, so a busy core takes fewer and
+/// activations are quantized once per dot-partner format (in parallel for a prompt batch), then the participants
+/// claim the rows of all the matrices from one atomic counter, in shrinking shares (a busy core takes fewer), so
 /// Q, K and V (or gate and up) cost one hand-off instead of three. One job per calling thread, reused: nothing is
 /// allocated once its buffers have grown to the largest batch.
 /// </summary>
@@ -23,8 +23,8 @@ internal sealed unsafe class MatMulJob : IParallelWork
     private const long ParallelThreshold = 1 << 20;
     // Activation elements before quantizing them is worth a pool run of its own (a TinyLlama prompt of 32 rows is).
     private const long ParallelQuantizeElements = 1 << 16;
-    // Chunks per participant: enough that a core slowed by another process leaves little to wait for at the end.
-    private const int ChunksPerParticipant = 8;
+    // Fewest weight rows one claim takes for a single activation row (a claim costs an atomic operation).
+    private const int MinChunkRows = 16;
     // Weight bytes per chunk when a prompt batch reuses each row from cache (L2 is 512 KB or more).
     private const int ChunkBytesForBatch = 256 * 1024;
 
@@ -42,8 +42,11 @@ internal sealed unsafe class MatMulJob : IParallelWork
     private int _batch;
     private bool _quantizing;
     private int _items;
-    private int _chunkRows;
     private int _next;
+    private int _totalRows;
+    private int _minChunk;
+    private int _maxChunk;
+    private int _shareDivisor;
 
     /// <summary>The calling thread's job.</summary>
     public static MatMulJob ForThisThread => t_job ??= new MatMulJob();
@@ -79,13 +82,10 @@ internal sealed unsafe class MatMulJob : IParallelWork
     /// <summary>Quantizes the activations and multiplies every added matrix, on the pool when it pays.</summary>
     public void Run()
     {
-        var traits = PrepareBuffers();
-        long work = 0, rows = 0;
+        var widestRow = PrepareBuffers();
+        long work = 0;
         for (var i = 0; i < _count; i++)
-        {
             work += (long)_parts[i].Rows * _parts[i].Cols * _batch;
-            rows += _parts[i].Rows;
-        }
         var participants = work < ParallelThreshold ? 1 : MatMul.Threads;
 
         _quantizing = true;
@@ -97,15 +97,16 @@ internal sealed unsafe class MatMulJob : IParallelWork
             Execute(0, 1);
 
         _quantizing = false;
-        _chunkRows = ChunkRows(rows, participants, traits);
-        _items = 0;
+        _totalRows = 0;
         for (var i = 0; i < _count; i++)
         {
             ref var part = ref _parts[i];
-            part.FirstChunk = _items;
-            _items += (part.Rows + _chunkRows - 1) / _chunkRows;
-            part.EndChunk = _items;
+            part.FirstRow = _totalRows;
+            _totalRows += part.Rows;
         }
+        _minChunk = _batch > 1 ? 4 : MinChunkRows;
+        _maxChunk = _batch > 1 ? (int)Math.Max(4, ChunkBytesForBatch / widestRow & ~3L) : int.MaxValue;
+        _shareDivisor = 2 * participants;
         _next = 0;
         MatMul.Run(this, participants);
     }
@@ -131,14 +132,28 @@ internal sealed unsafe class MatMulJob : IParallelWork
         return widestRow;
     }
 
-    /// <summary>About <see cref="ChunksPerParticipant"/> chunks each, in whole groups of four rows; for a prompt
-    /// batch, no more weight bytes per chunk than stay in L2 while every activation tile passes over them.</summary>
-    private int ChunkRows(long rows, int participants, long rowBytes)
+    /// <summary>
+    /// Claims the next rows of all the parts together (guided scheduling): a share of what remains, so claims start
+    /// large and shrink towards the end, and a core that falls behind leaves little for the others to wait for.
+    /// Whole groups of four rows; for a prompt batch, no more weight bytes than stay in L2 while every activation
+    /// tile passes over them. Returns false when no rows are left.
+    /// </summary>
+    private bool TryClaim(out int start, out int end)
     {
-        var chunk = (int)Math.Max(4, (rows / (participants * ChunksPerParticipant) + 3) & ~3L);
-        if (_batch > 1)
-            chunk = Math.Min(chunk, (int)Math.Max(4, ChunkBytesForBatch / rowBytes & ~3L));
-        return chunk;
+        while (true)
+        {
+            start = Volatile.Read(ref _next);
+            var remaining = _totalRows - start;
+            if (remaining <= 0)
+            {
+                end = start;
+                return false;
+            }
+            var size = Math.Min(_maxChunk, Math.Max(_minChunk, (remaining / _shareDivisor + 3) & ~3));
+            end = start + Math.Min(remaining, size);
+            if (Interlocked.CompareExchange(ref _next, end, start) == start)
+                return true;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -150,14 +165,19 @@ internal sealed unsafe class MatMulJob : IParallelWork
                 QuantizeRow(item / _batch, item % _batch);
             return;
         }
-        for (var chunk = Interlocked.Increment(ref _next) - 1; chunk < _items; chunk = Interlocked.Increment(ref _next) - 1)
+        while (TryClaim(out var start, out var end))
         {
-            var p = 0;
-            while (chunk >= _parts[p].EndChunk)
-                p++;
-            ref var part = ref _parts[p];
-            var r0 = (chunk - part.FirstChunk) * _chunkRows;
-            part.Kernel(in part, r0, Math.Min(part.Rows, r0 + _chunkRows));
+            // The claim may run across the end of one matrix into the next.
+            for (var p = 0; p < _count && start < end; p++)
+            {
+                ref var part = ref _parts[p];
+                var r0 = start - part.FirstRow;
+                if (r0 >= part.Rows)
+                    continue;
+                var r1 = Math.Min(part.Rows, end - part.FirstRow);
+                part.Kernel(in part, r0, r1);
+                start = part.FirstRow + r1;
+            }
         }
     }
 

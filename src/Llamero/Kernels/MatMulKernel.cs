@@ -25,8 +25,8 @@ internal unsafe struct MatMulPart
     public int ActivationRowBytes;
     /// <summary>Activation rows.</summary>
     public int Batch;
-    /// <summary>The first chunk of this part in the job's chunk numbering, and one past its last.</summary>
-    public int FirstChunk, EndChunk;
+    /// <summary>Where this part's rows start when the rows of all the job's parts are numbered one after another.</summary>
+    public int FirstRow;
     /// <summary><see cref="MatMulKernel{T}.Rows"/> for the weight format.</summary>
     public delegate*<in MatMulPart, int, int, void> Kernel;
 }
