@@ -25,7 +25,7 @@ public unsafe class BatchDotBenchmarks
     private delegate void BatchFn(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int activationStride, int count, int n,
         Span<float> results, int resultStride);
 
-    [Params("F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0")]
+    [Params("F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K")]
     public string Type { get; set; } = "Q4_0";
 
     [Params(16, 1024)]
@@ -74,6 +74,11 @@ public unsafe class BatchDotBenchmarks
             GgmlType.Q5_0 => Of<Q5_0>(),
             GgmlType.Q5_1 => Of<Q5_1>(),
             GgmlType.Q8_0 => Of<Q8_0>(),
+            GgmlType.Q2_K => Of<Q2_K>(),
+            GgmlType.Q3_K => Of<Q3_K>(),
+            GgmlType.Q4_K => Of<Q4_K>(),
+            GgmlType.Q5_K => Of<Q5_K>(),
+            GgmlType.Q6_K => Of<Q6_K>(),
             _ => throw new ArgumentException($"No batch benchmark for {Type}."),
         };
         _ggmlDot = GgmlRowNative.VecDot(type, format.DotPartner);

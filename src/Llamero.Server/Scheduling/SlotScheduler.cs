@@ -26,6 +26,7 @@ public sealed class SlotScheduler : IDisposable
     private readonly IBatchDecoder _decoder;
     private readonly List<SequenceTokens> _batch = [];
     private readonly List<Slot> _members = [];
+    private readonly List<Slot> _busy = [];   // this step's slots with a job, generating before prompting, oldest first
     private readonly LinkedList<GenerationJob> _queue = new();
     private readonly Queue<Action> _work = new();
     private readonly object _lock = new();
@@ -178,7 +179,14 @@ public sealed class SlotScheduler : IDisposable
         _batch.Clear();
         _members.Clear();
         var budget = _decoder.MaxTokens;
-        foreach (var slot in _slots.Where(s => s.Job is not null).OrderBy(s => s.IsPrompting).ThenBy(s => s.LastUsed))
+        _busy.Clear();
+        foreach (var slot in _slots)
+        {
+            if (slot.Job is not null)
+                _busy.Add(slot);
+        }
+        _busy.Sort(GenerationFirstThenOldest);
+        foreach (var slot in _busy)
         {
             var job = slot.Job!;
             if (job.Cancellation.IsCancellationRequested)
@@ -227,6 +235,9 @@ public sealed class SlotScheduler : IDisposable
         for (var i = 0; i < _members.Count; i++)
             Deliver(_members[i], logits.Slice(i * vocab, vocab), elapsed);
     }
+
+    private static int GenerationFirstThenOldest(Slot a, Slot b) =>
+        a.IsPrompting != b.IsPrompting ? a.IsPrompting.CompareTo(b.IsPrompting) : a.LastUsed.CompareTo(b.LastUsed);
 
     /// <summary>Moves queued jobs into free slots, preferring the slot whose cache shares the longest prefix.</summary>
     private void AssignQueuedJobs()

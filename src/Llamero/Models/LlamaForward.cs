@@ -28,6 +28,8 @@ internal enum OutputRows
 /// </summary>
 internal sealed class LlamaForward
 {
+    private const long AttentionParallelThreshold = 1 << 16;
+
     private readonly LlamaConfig _config;
     private readonly LlamaWeights _weights;
     private readonly Rope _rope;
@@ -103,15 +105,21 @@ internal sealed class LlamaForward
 
         // Each row's sequence and position, and its rotation, shared by all layers and heads.
         var row = 0;
+        long attended = 0; // cached positions the rows attend to, summed: the size of each layer's attention
         foreach (var s in sequences)
         {
             EnsureScores(s.Cache.Capacity);
             for (var i = 0; i < s.Count; i++, row++)
             {
+                attended += s.Start + i + 1;
                 (_rowCache[row], _rowPosition[row]) = (s.Cache, s.Start + i);
                 _rope.Fill(s.Start + i, _cosSin.AsSpan(row * ropeDims, ropeDims));
             }
         }
+
+        // Heads are independent, so sharing them out changes no result; for a short context (two multiply-adds per
+        // attended position and query element, a few microseconds in all) the hand-off costs more than the work.
+        var attentionParticipants = 2 * attended * qLen < AttentionParallelThreshold ? 1 : Math.Min(c.HeadCount, MatMul.Threads);
 
         // Token embeddings: x[b] = token_embd[tokens[b]].
         for (var b = 0; b < batch; b++)
@@ -140,7 +148,7 @@ internal sealed class LlamaForward
             }
             // Causal grouped-query attention over each row's cache, query heads shared out to the worker pool (AttendHead below).
             (_attnLayer, _attnRows) = (l, batch);
-            MatMul.Run(_attentionJob, Math.Min(c.HeadCount, MatMul.Threads));
+            MatMul.Run(_attentionJob, attentionParticipants);
             // Output projection and residual.
             MatMul.Multiply(layer.Output, att, xb, batch);
             VectorOps.Add(xb, x, SimdPath.Current);

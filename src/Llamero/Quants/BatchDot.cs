@@ -10,7 +10,7 @@ public static class BatchDot
     public static void Check<T>(ReadOnlySpan<byte> activations, int activationStride, int count, int n, Span<float> results, int resultStride)
         where T : IQuantFormat
     {
-        var rowBytes = GgmlTypes.Get(T.DotPartner).RowBytes(n);
+        var rowBytes = Partner<T>.Traits.RowBytes(n);
         if (count < 0 || (count > 0 && (activationStride < rowBytes || resultStride < 1
             || (long)(count - 1) * activationStride + rowBytes > activations.Length
             || (long)(count - 1) * resultStride + 1 > results.Length)))
@@ -25,8 +25,15 @@ public static class BatchDot
         where T : IQuantFormat
     {
         Check<T>(activations, activationStride, count, n, results, resultStride);
-        var rowBytes = (int)GgmlTypes.Get(T.DotPartner).RowBytes(n);
+        var rowBytes = (int)Partner<T>.Traits.RowBytes(n);
         for (var i = 0; i < count; i++)
             results[i * resultStride] = T.Dot(weights, activations.Slice(i * activationStride, rowBytes), n);
+    }
+
+    // The dot partner's traits, looked up once per format: the check runs for every weight row of a prompt matmul.
+    private static class Partner<T>
+        where T : IQuantFormat
+    {
+        public static readonly GgmlTypeTraits Traits = GgmlTypes.Get(T.DotPartner);
     }
 }
