@@ -47,15 +47,13 @@ internal static class ErrorMiddleware
     }
 
     /// <summary>
-    /// The error a failed generation answers: 400 when the request's own grammar turned out too ambiguous to follow
-    /// (it can only show while generating), else a 500 that names the failure after <paramref name="prefix"/>.
+    /// The error a failed generation answers: 400 when the request's own grammar could not go on (too ambiguous, or no
+    /// token continues it; that can only show while generating), else a 500 that names the failure after <paramref name="prefix"/>.
     /// </summary>
-    public static ApiException GenerationFailure(Exception e, string prefix) => e switch
-    {
-        Llamero.Sampling.Grammars.GrammarAmbiguityException g => ApiException.BadRequest(g.Message, "grammar", "grammar_too_ambiguous"),
-        AggregateException { InnerException: Llamero.Sampling.Grammars.GrammarAmbiguityException g } => ApiException.BadRequest(g.Message, "grammar", "grammar_too_ambiguous"),
-        _ => new ApiException(HttpStatusCode.InternalServerError, $"{prefix}: {e.GetType().Name}: {e.Message}", "server_error"),
-    };
+    public static ApiException GenerationFailure(Exception e, string prefix) =>
+        (e as Llamero.Sampling.Grammars.GrammarGenerationException ?? e.InnerException as Llamero.Sampling.Grammars.GrammarGenerationException) is { } g
+            ? ApiException.BadRequest(g.Message, "grammar", g is Llamero.Sampling.Grammars.GrammarAmbiguityException ? "grammar_too_ambiguous" : "grammar_dead_end")
+            : new ApiException(HttpStatusCode.InternalServerError, $"{prefix}: {e.GetType().Name}: {e.Message}", "server_error");
 
     /// <summary>Writes <paramref name="error"/> unless the response has already started (then the stream just ends).</summary>
     public static async Task WriteErrorAsync(HttpContext context, ApiException error)

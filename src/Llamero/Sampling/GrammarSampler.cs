@@ -55,7 +55,7 @@ public sealed class GrammarSampler : ISampler
                 items[kept++] = items[i];
         }
         if (kept == 0)
-            throw new InvalidOperationException("The grammar allows none of the candidate tokens (is the end-of-generation token banned while the grammar is complete?).");
+            throw new Grammars.GrammarGenerationException("The grammar allows none of the candidate tokens (is the end-of-generation token banned while the grammar is complete?).");
         candidates.Truncate(kept);
         candidates.Selected = -1;
     }

@@ -142,6 +142,20 @@ public class GrammarSamplerTests
     }
 
     [Fact]
+    public void Candidates_the_grammar_refuses_all_are_a_grammar_error()
+    {
+        var tokenizer = Llama2Vocab.Tokenizer;
+        var sampler = new GrammarSampler(Llamero.Sampling.Grammars.Grammar.Parse("root ::= \"☃\""), tokenizer);
+        Assert.True(tokenizer.TryGetId("<0xC3>", out var c3));
+        var candidates = new TokenCandidates();
+        candidates.Load(new float[tokenizer.VocabSize]);
+        candidates.Items[0] = candidates.Items[c3];
+        candidates.Truncate(1);
+        var e = Assert.Throws<Llamero.Sampling.Grammars.GrammarGenerationException>(() => sampler.Apply(candidates));
+        Assert.Contains("allows none of the candidate tokens", e.Message);
+    }
+
+    [Fact]
     public void Byte_tokens_can_spell_a_character_across_tokens()
     {
         var tokenizer = Llama2Vocab.Tokenizer;
