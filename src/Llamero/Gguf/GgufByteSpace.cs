@@ -102,6 +102,16 @@ internal sealed unsafe class GgufByteSpace : IDisposable
         }
     }
 
+    /// <summary>Releases the resident pages of [offset, offset+length) when they are mapped in place
+    /// (<see cref="MappedFile.ReleasePages"/>); a range copied out of straddled parts is left alone.</summary>
+    public void ReleasePages(long offset, long length)
+    {
+        var i = PartIndex(offset);
+        var local = offset - _starts[i];
+        if (local + length <= _parts[i].Length)
+            _parts[i].ReleasePages(local, length);
+    }
+
     private void CopyTo(long offset, Span<byte> destination)
     {
         while (destination.Length > 0)

@@ -208,6 +208,22 @@ public sealed class GgufFile : IDisposable
         return source.Space.Pointer(source.Header.DataStart + info.Offset, Math.Max(info.ByteSize, 1));
     }
 
+    /// <summary>
+    /// Tells the OS this process no longer needs the tensor's mapped pages resident (a model loader that has copied
+    /// the tensor elsewhere calls this so its pages do not count twice). The bytes stay readable: a later read brings
+    /// them back from the file. Does nothing off Linux or for a tensor copied out of byte-split parts.
+    /// </summary>
+    public void ReleaseTensorPages(GgufTensorInfo info)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_byName.TryGetValue(info.Name, out var own) || !ReferenceEquals(own, info))
+            info = GetTensor(info.Name);
+        if (info.ByteSize == 0)
+            return;
+        var source = _sources[info.Shard];
+        source.Space.ReleasePages(source.Header.DataStart + info.Offset, info.ByteSize);
+    }
+
     /// <summary>Unmaps every file. Spans and pointers obtained before become invalid.</summary>
     public void Dispose()
     {

@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 
 namespace Llamero.Gguf;
 
@@ -6,8 +7,10 @@ namespace Llamero.Gguf;
 /// A whole file mapped read-only into memory. Opening costs a system call, not a read:
 /// pages come from the page cache on first touch and are shared with every other reader.
 /// </summary>
-internal sealed unsafe class MappedFile : IDisposable
+internal sealed unsafe partial class MappedFile : IDisposable
 {
+    private const int MadviseDontNeed = 4;
+
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private byte* _pointer;
@@ -29,6 +32,25 @@ internal sealed unsafe class MappedFile : IDisposable
 
     /// <summary>Address of the first byte (null for an empty file). Valid until disposed.</summary>
     public byte* Pointer => _pointer;
+
+    /// <summary>
+    /// Drops the whole pages of [<paramref name="offset"/>, +<paramref name="length"/>) from this process's resident
+    /// memory (Linux <c>madvise(MADV_DONTNEED)</c> on the shared read-only mapping: the page cache keeps them and a
+    /// later touch reads them back). Elsewhere nothing happens.
+    /// </summary>
+    public void ReleasePages(long offset, long length)
+    {
+        if (!OperatingSystem.IsLinux() || _pointer is null || offset < 0 || length <= 0 || offset + length > Length)
+            return;
+        var page = Environment.SystemPageSize;
+        var start = ((nint)(_pointer + offset) + page - 1) & ~(nint)(page - 1);
+        var end = (nint)(_pointer + offset + length) & ~(nint)(page - 1);
+        if (end > start)
+            _ = Madvise(start, (nuint)(end - start), MadviseDontNeed);
+    }
+
+    [LibraryImport("libc", EntryPoint = "madvise")]
+    private static partial int Madvise(nint address, nuint length, int advice);
 
     /// <summary>Maps <paramref name="path"/> read-only.</summary>
     public static MappedFile Open(string path)

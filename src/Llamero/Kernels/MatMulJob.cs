@@ -25,6 +25,8 @@ internal sealed unsafe class MatMulJob : IParallelWork
     private const long ParallelQuantizeElements = 1 << 16;
     // Fewest weight rows one claim takes for a single activation row (a claim costs an atomic operation).
     private const int MinChunkRows = 16;
+    // Rows are claimed in multiples of this: the largest row group a repacked layout stores together.
+    private const int ClaimUnit = 8;
     // Weight bytes per chunk when a prompt batch reuses each row from cache (L2 is 512 KB or more).
     private const int ChunkBytesForBatch = 256 * 1024;
 
@@ -68,6 +70,13 @@ internal sealed unsafe class MatMulJob : IParallelWork
         var partner = MatMul.Bind(w.Type, ref part);
         part.Weights = (byte*)w.Data;
         part.RowBytes = w.RowBytes;
+        part.GroupBytes = 0;
+        if (w.Layout is { } layout)
+        {
+            part.Kernel = layout.Kernel;
+            part.GroupBytes = layout.GroupBytes(w.Cols);
+            part.RowBytes = part.GroupBytes / layout.RowGroup;
+        }
         part.Rows = w.Rows;
         part.Cols = w.Cols;
         part.Y = y;
@@ -100,12 +109,13 @@ internal sealed unsafe class MatMulJob : IParallelWork
         _totalRows = 0;
         for (var i = 0; i < _count; i++)
         {
+            // Each part starts on a whole claim unit, so a repacked part is only ever handed whole row groups.
             ref var part = ref _parts[i];
-            part.FirstRow = _totalRows;
-            _totalRows += part.Rows;
+            part.FirstRow = (_totalRows + ClaimUnit - 1) & ~(ClaimUnit - 1);
+            _totalRows = part.FirstRow + part.Rows;
         }
-        _minChunk = _batch > 1 ? 4 : MinChunkRows;
-        _maxChunk = _batch > 1 ? (int)Math.Max(4, ChunkBytesForBatch / widestRow & ~3L) : int.MaxValue;
+        _minChunk = _batch > 1 ? ClaimUnit : MinChunkRows;
+        _maxChunk = _batch > 1 ? (int)Math.Max(ClaimUnit, ChunkBytesForBatch / widestRow & ~(long)(ClaimUnit - 1)) : int.MaxValue;
         _shareDivisor = 2 * participants;
         _next = 0;
         MatMul.Run(this, participants);
@@ -135,7 +145,7 @@ internal sealed unsafe class MatMulJob : IParallelWork
     /// <summary>
     /// Claims the next rows of all the parts together (guided scheduling): a share of what remains, so claims start
     /// large and shrink towards the end, and a core that falls behind leaves little for the others to wait for.
-    /// Whole groups of four rows; for a prompt batch, no more weight bytes than stay in L2 while every activation
+    /// Whole groups of <see cref="ClaimUnit"/> rows; for a prompt batch, no more weight bytes than stay in L2 while every activation
     /// tile passes over them. Returns false when no rows are left.
     /// </summary>
     private bool TryClaim(out int start, out int end)
@@ -149,7 +159,7 @@ internal sealed unsafe class MatMulJob : IParallelWork
                 end = start;
                 return false;
             }
-            var size = Math.Min(_maxChunk, Math.Max(_minChunk, (remaining / _shareDivisor + 3) & ~3));
+            var size = Math.Min(_maxChunk, Math.Max(_minChunk, (remaining / _shareDivisor + ClaimUnit - 1) & ~(ClaimUnit - 1)));
             end = start + Math.Min(remaining, size);
             if (Interlocked.CompareExchange(ref _next, end, start) == start)
                 return true;
@@ -167,16 +177,14 @@ internal sealed unsafe class MatMulJob : IParallelWork
         }
         while (TryClaim(out var start, out var end))
         {
-            // The claim may run across the end of one matrix into the next.
-            for (var p = 0; p < _count && start < end; p++)
+            // The claim may run across the end of one matrix (and the unused rows before the next starts) into the next.
+            for (var p = 0; p < _count; p++)
             {
                 ref var part = ref _parts[p];
-                var r0 = start - part.FirstRow;
-                if (r0 >= part.Rows)
-                    continue;
+                var r0 = Math.Max(0, start - part.FirstRow);
                 var r1 = Math.Min(part.Rows, end - part.FirstRow);
-                part.Kernel(in part, r0, r1);
-                start = part.FirstRow + r1;
+                if (r0 < r1)
+                    part.Kernel(in part, r0, r1);
             }
         }
     }

@@ -11,8 +11,10 @@ internal unsafe struct MatMulPart
 {
     /// <summary>Row 0 of the weights.</summary>
     public byte* Weights;
-    /// <summary>Bytes per weight row.</summary>
+    /// <summary>Bytes per weight row (for a repacked matrix: <see cref="GroupBytes"/> shared out over its rows).</summary>
     public long RowBytes;
+    /// <summary>Bytes per group of interleaved rows of a repacked matrix (0 for plain rows).</summary>
+    public long GroupBytes;
     /// <summary>Output features (weight rows).</summary>
     public int Rows;
     /// <summary>Input features (elements per row).</summary>
@@ -27,7 +29,7 @@ internal unsafe struct MatMulPart
     public int Batch;
     /// <summary>Where this part's rows start when the rows of all the job's parts are numbered one after another.</summary>
     public int FirstRow;
-    /// <summary><see cref="MatMulKernel{T}.Rows"/> for the weight format.</summary>
+    /// <summary><see cref="MatMulKernel{T}.Rows"/> for the weight format, or <see cref="InterleavedKernel{T}.Rows"/> for its layout.</summary>
     public delegate*<in MatMulPart, int, int, void> Kernel;
 }
 

@@ -1,4 +1,5 @@
 using Llamero.Gguf;
+using Llamero.Kernels;
 using Llamero.Tokenization;
 
 namespace Llamero.Models;
@@ -10,8 +11,11 @@ namespace Llamero.Models;
 /// </summary>
 public sealed class LlamaModel : IDisposable
 {
-    private LlamaModel(GgufFile file, LlamaConfig config, LlamaWeights weights, Tokenizer tokenizer)
+    private readonly RepackedWeights? _repacked;
+
+    private LlamaModel(GgufFile file, LlamaConfig config, LlamaWeights weights, Tokenizer tokenizer, RepackedWeights? repacked)
     {
+        _repacked = repacked;
         File = file;
         Config = config;
         Weights = weights;
@@ -24,8 +28,11 @@ public sealed class LlamaModel : IDisposable
     /// <summary>The hyper-parameters.</summary>
     public LlamaConfig Config { get; }
 
-    /// <summary>The weights (views into <see cref="File"/>).</summary>
+    /// <summary>The weights (views into <see cref="File"/>, or repacked copies).</summary>
     public LlamaWeights Weights { get; }
+
+    /// <summary>Matrices repacked into an interleaved layout at load time, and the native memory they hold.</summary>
+    public (int Matrices, long Bytes) Repacked => _repacked is null ? (0, 0) : (_repacked.Count, _repacked.Bytes);
 
     /// <summary>The tokenizer described by the file's <c>tokenizer.ggml.*</c> keys.</summary>
     public Tokenizer Tokenizer { get; }
@@ -35,24 +42,31 @@ public sealed class LlamaModel : IDisposable
     /// the hyper-parameters and binds the weights. With <paramref name="progress"/>, also reads every page of the
     /// weights once so the first token does not wait on the disk, reporting the fraction done (0..1).
     /// </summary>
-    public static LlamaModel Load(string path, IProgress<double>? progress = null)
+    public static LlamaModel Load(string path, IProgress<double>? progress = null) => Load(path, ModelLoadOptions.Default, progress);
+
+    /// <summary>As <see cref="Load(string, IProgress{double}?)"/>, with <paramref name="options"/> (e.g. no repacking).</summary>
+    public static LlamaModel Load(string path, ModelLoadOptions options, IProgress<double>? progress = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var file = GgufFile.Open(path);
+        var repacked = options.RepackWeights ? new RepackedWeights(options.LayoutFor) : null;
         try
         {
             var config = LlamaConfig.FromGguf(file);
-            var weights = LlamaWeights.FromGguf(file, config);
+            // Read the file in first: repacking then copies from memory and releases each tensor's pages as it goes.
+            if (progress is not null)
+                Prefetch(file, progress);
+            var weights = LlamaWeights.FromGguf(file, config, repacked);
             if (weights.RopeFrequencyFactors is { } factors)
                 config = config with { Rope = config.Rope with { FrequencyFactors = factors } };
             var tokenizer = Tokenizer.FromGguf(file);
             if (tokenizer.VocabSize != config.VocabSize)
                 throw new InvalidDataException($"{System.IO.Path.GetFileName(path)}: the tokenizer has {tokenizer.VocabSize} tokens but the model {config.VocabSize} logits.");
-            if (progress is not null)
-                Prefetch(file, progress);
-            return new LlamaModel(file, config, weights, tokenizer);
+            return new LlamaModel(file, config, weights, tokenizer, repacked);
         }
         catch
         {
+            repacked?.Dispose();
             file.Dispose();
             throw;
         }
@@ -70,8 +84,12 @@ public sealed class LlamaModel : IDisposable
     /// </summary>
     public LlamaBatchDecoder CreateBatchDecoder(int maxTokens, int maxSequences) => new(this, maxTokens, maxSequences);
 
-    /// <summary>Unmaps the file.</summary>
-    public void Dispose() => File.Dispose();
+    /// <summary>Unmaps the file and frees the repacked weights.</summary>
+    public void Dispose()
+    {
+        File.Dispose();
+        _repacked?.Dispose();
+    }
 
     // Touches one byte per page of every tensor, so the OS reads the file in now, with visible progress.
     private static unsafe void Prefetch(GgufFile file, IProgress<double> progress)

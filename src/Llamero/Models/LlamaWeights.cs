@@ -4,7 +4,7 @@ using Llamero.Quants;
 
 namespace Llamero.Models;
 
-/// <summary>The weights of one transformer layer: views into the mapped file, norms copied to float.</summary>
+/// <summary>The weights of one transformer layer: views into the mapped file (or repacked copies), norms copied to float.</summary>
 public sealed class LlamaLayerWeights
 {
     /// <summary>attn_norm (dim).</summary>
@@ -45,13 +45,17 @@ public sealed class LlamaWeights
     /// <summary>rope_freqs (headSize/2), Llama 3.1's per-frequency divisors, or null.</summary>
     public float[]? RopeFrequencyFactors { get; init; }
 
-    /// <summary>Binds and checks every tensor the forward pass reads.</summary>
+    /// <summary>
+    /// Binds and checks every tensor the forward pass reads. With <paramref name="repacked"/>, the matrices only ever
+    /// multiplied (not the token embedding, whose rows are looked up) are repacked into their format's interleaved
+    /// layout where it has one, and their mapped pages released.
+    /// </summary>
     /// <exception cref="InvalidDataException">A tensor is missing or its shape contradicts <paramref name="config"/> (named).</exception>
     /// <exception cref="NotSupportedException">A tensor's type is not computed yet (named).</exception>
-    public static LlamaWeights FromGguf(GgufFile file, LlamaConfig config)
+    public static LlamaWeights FromGguf(GgufFile file, LlamaConfig config, RepackedWeights? repacked = null)
     {
         var dim = config.EmbeddingLength;
-        var binder = new Binder(file);
+        var binder = new Binder(file, repacked);
         var layers = new LlamaLayerWeights[config.BlockCount];
         for (var l = 0; l < layers.Length; l++)
         {
@@ -59,14 +63,14 @@ public sealed class LlamaWeights
             layers[l] = new LlamaLayerWeights
             {
                 AttentionNorm = binder.Vector(p + "attn_norm.weight", dim),
-                Query = binder.Matrix(p + "attn_q.weight", config.QueryLength, dim),
-                Key = binder.Matrix(p + "attn_k.weight", config.KvLength, dim),
-                Value = binder.Matrix(p + "attn_v.weight", config.KvLength, dim),
-                Output = binder.Matrix(p + "attn_output.weight", dim, config.QueryLength),
+                Query = binder.Multiplied(p + "attn_q.weight", config.QueryLength, dim),
+                Key = binder.Multiplied(p + "attn_k.weight", config.KvLength, dim),
+                Value = binder.Multiplied(p + "attn_v.weight", config.KvLength, dim),
+                Output = binder.Multiplied(p + "attn_output.weight", dim, config.QueryLength),
                 FeedForwardNorm = binder.Vector(p + "ffn_norm.weight", dim),
-                Gate = binder.Matrix(p + "ffn_gate.weight", config.FeedForwardLength, dim),
-                Up = binder.Matrix(p + "ffn_up.weight", config.FeedForwardLength, dim),
-                Down = binder.Matrix(p + "ffn_down.weight", dim, config.FeedForwardLength),
+                Gate = binder.Multiplied(p + "ffn_gate.weight", config.FeedForwardLength, dim),
+                Up = binder.Multiplied(p + "ffn_up.weight", config.FeedForwardLength, dim),
+                Down = binder.Multiplied(p + "ffn_down.weight", dim, config.FeedForwardLength),
             };
         }
         var embedding = binder.Matrix("token_embd.weight", config.VocabSize, dim);
@@ -75,7 +79,7 @@ public sealed class LlamaWeights
             TokenEmbedding = embedding,
             Layers = layers,
             OutputNorm = binder.Vector("output_norm.weight", dim),
-            Output = file.TryGetTensor("output.weight", out _) ? binder.Matrix("output.weight", config.VocabSize, dim) : embedding,
+            Output = file.TryGetTensor("output.weight", out _) ? binder.Multiplied("output.weight", config.VocabSize, dim) : embedding,
             RopeFrequencyFactors = file.TryGetTensor("rope_freqs.weight", out _) ? binder.Vector("rope_freqs.weight", config.Rope.Dimensions / 2) : null,
         };
     }
@@ -89,7 +93,7 @@ public sealed class LlamaWeights
         QuantFormats.Get(e.Type).Dequantize(e.Row(token), destination[..e.Cols]);
     }
 
-    private sealed class Binder(GgufFile file)
+    private sealed class Binder(GgufFile file, RepackedWeights? repacked)
     {
         private readonly string _name = Path.GetFileName(file.Path);
 
@@ -115,6 +119,18 @@ public sealed class LlamaWeights
             if (cols % GgmlTypes.Get(info.Type).BlockSize != 0)
                 throw new InvalidDataException($"{_name}: tensor '{tensor}' rows of {cols} are not whole {GgmlTypes.NameOf(info.Type)} blocks.");
             return new WeightMatrix(info.Type, file.GetTensorPointer(info), rows, cols);
+        }
+
+        // A matrix the forward pass only multiplies by: repacked when a layout fits, its file pages then released.
+        public WeightMatrix Multiplied(string tensor, int rows, int cols)
+        {
+            var plain = Matrix(tensor, rows, cols);
+            if (repacked is null)
+                return plain;
+            var matrix = repacked.Repack(in plain);
+            if (matrix.Layout is not null)
+                file.ReleaseTensorPages(file.GetTensor(tensor));
+            return matrix;
         }
 
         public float[] Vector(string tensor, int length)
