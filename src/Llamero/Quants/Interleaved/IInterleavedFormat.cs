@@ -6,9 +6,10 @@ namespace Llamero.Quants.Interleaved;
 /// <summary>
 /// A load-time layout ("repack", as llama.cpp calls it) that stores <see cref="RowGroup"/> consecutive weight rows of
 /// a plain format together, block by block, so one kernel pass reads the same block of every row of the group with
-/// sequential loads, reuses each activation load across all of them, and keeps one float lane per row. The bytes are
-/// the plain format's own (same d, scales and levels), only rearranged; activations stay plain rows of the format's
-/// <see cref="IQuantFormat.DotPartner"/>.
+/// sequential loads, reuses each activation load across all of them, and keeps one float lane per row. The values are
+/// the plain format's own (same d, scales and levels), rearranged and at most re-encoded losslessly (e.g. 6-bit scales
+/// widened to bytes, nibbles offset to signed) so <see cref="Unpack"/> restores the plain bytes exactly; activations
+/// stay plain rows of the format's <see cref="IQuantFormat.DotPartner"/>.
 /// </summary>
 /// <remarks>
 /// Contract every implementation keeps (tests/Llamero.Tests/Quants/Interleaved/ checks it for each registered layout):
