@@ -44,7 +44,6 @@ internal static class EvalCommand
                     _ => Prepare(TaskSelection.RandomSubset(MultipleChoiceDataset.Load(File.ReadAllBytes(path), path), taskCount), MultipleChoiceDataset.ToTask),
                 };
                 using var evalModel = EvaluationModel.Open(parseResult.GetValue(model)!, load: repack.Read(parseResult));
-                error.WriteLine(Inference.RepackArgument.Describe(evalModel.Model, repack.Read(parseResult)));
                 var choiceTasks = prepare(evalModel.Tokenize);
                 using var session = evalModel.Model.CreateSession(parseResult.GetValue(context), caches);
                 var scorer = new ChoiceScorer(session, parseResult.GetValue(batch));

@@ -41,14 +41,12 @@ internal static class PerplexityCommand
                         throw new EvaluationException("--kl-divergence needs --kl-divergence-base FILE (the base model's saved logits)");
                     using var reader = new LogitsFileReader(basePath);
                     using var evalModel = EvaluationModel.Open(parseResult.GetValue(model)!, load: repack.Read(parseResult));
-                    error.WriteLine(Inference.RepackArgument.Describe(evalModel.Model, repack.Read(parseResult)));
                     return CompareKl(evalModel, reader, parseResult.GetValue(batch), caches, output, error);
                 }
                 if (textPath is null)
                     throw new EvaluationException("give the text to evaluate with -f FILE");
                 var text = File.ReadAllText(textPath);
                 using var opened = EvaluationModel.Open(parseResult.GetValue(model)!, load: repack.Read(parseResult));
-                error.WriteLine(Inference.RepackArgument.Describe(opened.Model, repack.Read(parseResult)));
                 var options = new PerplexityOptions(parseResult.GetValue(context), parseResult.GetValue(batch),
                     parseResult.GetValue(chunks) is var n and > 0 ? n : null);
                 return ComputePerplexity(opened, opened.Tokenize(text), options, caches, basePath, output, error);
