@@ -10,6 +10,8 @@ public static class InterleavedLayouts
 {
     private static readonly Dictionary<GgmlType, WeightLayout> Layouts = new()
     {
+        [GgmlType.Q2_K] = WeightLayout.Of<KQuantx8<Q2_K.Avx2Block, Q2_K.PortableBlock>>("Q2_Kx8"),
+        [GgmlType.Q3_K] = WeightLayout.Of<KQuantx8<Q3_K.Avx2Block, Q3_K.PortableBlock>>("Q3_Kx8"),
     };
 
     /// <summary>The layout matrices of <paramref name="type"/> are repacked into by default, or null (kept plain).</summary>
