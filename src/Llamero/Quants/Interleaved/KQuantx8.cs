@@ -43,7 +43,7 @@ internal sealed class KQuantx8<TAvx2, TPortable> : IInterleavedFormat
     // The specification (scalar path only): the plain format's reference dot of one block.
     private static readonly QuantFormat.DotRow ReferenceDot = QuantFormats.Get(TAvx2.Type).DotReference;
 
-    private static readonly float TwoPow112 = BitConverter.Int32BitsToSingle((127 + 112) << 23);
+    private static readonly float TwoPowMinus24 = BitConverter.Int32BitsToSingle((127 - 24) << 23);
 
     static KQuantx8()
     {
@@ -228,26 +228,27 @@ internal sealed class KQuantx8<TAvx2, TPortable> : IInterleavedFormat
         }
     }
 
-    [InlineArray(Rows)]
-    private struct RowLanes
-    {
-        private Vector256<int> _element0;
-    }
-
-    [InlineArray(4 * Rows)]
-    private struct QuadLanes
-    {
-        private Vector256<int> _element0;
-    }
-
     [InlineArray(16 * Rows)]
     private struct UnpackedRows
     {
         private Vector256<byte> _element0;
     }
 
-    [InlineArray(ActivationChunk)]
+    [InlineArray(Rows)]
+    private struct Coefficients8
+    {
+        private Vector256<short> _element0;
+    }
+
+    /// <summary>Float accumulators, one vector per (activation row, weight row), as the plain kernel keeps per row.</summary>
+    [InlineArray(Rows * ActivationChunk)]
     private struct Accumulators
+    {
+        private Vector256<float> _element0;
+    }
+
+    [InlineArray(Rows)]
+    private struct RowAccumulators
     {
         private Vector256<float> _element0;
     }
@@ -257,45 +258,57 @@ internal sealed class KQuantx8<TAvx2, TPortable> : IInterleavedFormat
     private static ref byte RowBlock(ref byte segment, nint r) => ref Unsafe.Add(ref segment, HeaderBytes + r * StrippedBytes - StrippedStart);
 
     /// <summary>
-    /// Eight vectors of int32 lanes (<paramref name="stride"/> vectors apart) to one vector whose lane j is the sum of
-    /// vector j's lanes. Integer, so exact in any order.
+    /// Eight fp16 values to float lanes, exactly, without float subnormals (a native library in the process may
+    /// have set denormals-are-zero): a normal half moves its exponent and mantissa into float position and rebiases
+    /// the exponent; a subnormal half is its mantissa (an exact int) times 2^-24.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Reduce8(ref Vector256<int> v, nint stride)
-    {
-        var t0 = Avx2.HorizontalAdd(v, Unsafe.Add(ref v, stride));
-        var t1 = Avx2.HorizontalAdd(Unsafe.Add(ref v, 2 * stride), Unsafe.Add(ref v, 3 * stride));
-        var t2 = Avx2.HorizontalAdd(Unsafe.Add(ref v, 4 * stride), Unsafe.Add(ref v, 5 * stride));
-        var t3 = Avx2.HorizontalAdd(Unsafe.Add(ref v, 6 * stride), Unsafe.Add(ref v, 7 * stride));
-        // Low 128 bits: the first four lanes' sums of rows 0..3 (u0) or 4..7 (u1); high 128 bits: the last four lanes'.
-        var u0 = Avx2.HorizontalAdd(t0, t1);
-        var u1 = Avx2.HorizontalAdd(t2, t3);
-        return Avx2.Permute2x128(u0, u1, 0x20) + Avx2.Permute2x128(u0, u1, 0x31);
-    }
-
-    /// <summary>Eight fp16 values to float lanes, exactly: the fp16 exponent and mantissa moved into float position
-    /// and rescaled by 2^112 (which also handles subnormals), the sign put back.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Halves(ref byte at)
     {
         var h = Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref at).AsUInt16());
-        var magnitude = Avx2.ShiftLeftLogical(h & Vector256.Create(0x7FFF), 13).AsSingle() * Vector256.Create(TwoPow112);
-        return (magnitude.AsInt32() | Avx2.ShiftLeftLogical(h & Vector256.Create(0x8000), 16)).AsSingle();
+        var magnitude = h & Vector256.Create(0x7FFF);
+        var normal = (Avx2.ShiftLeftLogical(magnitude, 13) + Vector256.Create((127 - 15) << 23)).AsSingle();
+        var subnormal = Avx.ConvertToVector256Single(magnitude) * Vector256.Create(TwoPowMinus24);
+        var value = Avx.BlendVariable(normal, subnormal, Avx2.CompareGreaterThan(Vector256.Create(0x400), magnitude).AsSingle());
+        return (value.AsInt32() | Avx2.ShiftLeftLogical(h & Vector256.Create(0x8000), 16)).AsSingle();
     }
 
-    /// <summary>The float step of one block for eight rows (lane j = row j), the same in <see cref="GemvAvx2"/> and <see cref="GemmAvx2"/>.</summary>
+    /// <summary>
+    /// The eight rows' block scales times the activation block's: lane j of <paramref name="dd"/> is d_j·dy and of
+    /// <paramref name="dm"/> −dmin_j·dy, the very products the plain kernel broadcasts.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step(ref byte segment, ref byte yb, Vector256<int> sumi, Vector256<int> mins, ref Vector256<float> acc, ref Vector256<float> accMin)
+    private static void BlockScales(ref byte segment, ref byte yb, out Vector256<float> dd, out Vector256<float> dm)
     {
         var dy = Vector256.Create(Unsafe.ReadUnaligned<float>(ref yb));
-        acc = Fma.MultiplyAdd(Halves(ref segment) * dy, Avx.ConvertToVector256Single(sumi), acc);
+        dd = Halves(ref segment) * dy;
+        dm = TAvx2.HasMins ? -(Halves(ref Unsafe.Add(ref segment, 2 * Rows)) * dy) : default;
+    }
+
+    /// <summary>
+    /// One block's float step for weight row <paramref name="r"/>, the plain kernel's own (KQuantAvx2Kernels.Accumulate):
+    /// acc += d·dy·sumi and accMin += −dmin·dy·Σ min·bsum lane by lane, or acc += d·dy·(sumi − correction), so
+    /// every result is bit-identical to the plain <see cref="IQuantFormat.Dot"/> of the row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step(Vector256<float> dd, Vector256<float> dm, nint r, Vector256<int> sumi, Vector256<int> groups,
+        ref Vector256<float> acc, ref Vector256<float> accMin)
+    {
+        var lane = Vector256.Create((int)r);
         if (TAvx2.HasMins)
-            accMin = Fma.MultiplyAdd(Halves(ref Unsafe.Add(ref segment, 2 * Rows)) * dy, Avx.ConvertToVector256Single(mins), accMin);
+        {
+            acc = Fma.MultiplyAdd(Avx2.PermuteVar8x32(dd, lane), Avx.ConvertToVector256Single(sumi), acc);
+            accMin = Fma.MultiplyAdd(Avx2.PermuteVar8x32(dm, lane), Avx.ConvertToVector256Single(groups), accMin);
+        }
+        else
+        {
+            acc = Fma.MultiplyAdd(Avx2.PermuteVar8x32(dd, lane), Avx.ConvertToVector256Single(sumi - groups), acc);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish(Vector256<float> acc, Vector256<float> accMin, ref float results) =>
-        (TAvx2.HasMins ? acc - accMin : acc).StoreUnsafe(ref results);
+    private static float Finish(Vector256<float> acc, Vector256<float> accMin) =>
+        TAvx2.HasMins ? Vector256.Sum(acc) + Vector256.Sum(accMin) : Vector256.Sum(acc);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<short> BSums(ref byte yb) => Vector256.LoadUnsafe(ref Unsafe.As<byte, short>(ref Unsafe.Add(ref yb, Q8_K.BSumsOffset)));
@@ -304,10 +317,8 @@ internal sealed class KQuantx8<TAvx2, TPortable> : IInterleavedFormat
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void GemvAvx2(ref byte x, ref byte y, int blocks, ref float results)
     {
-        var acc = Vector256<float>.Zero;
-        var accMin = Vector256<float>.Zero;
-        RowLanes sums = default;
-        RowLanes mins = default;
+        RowAccumulators acc = default;
+        RowAccumulators accMin = default;
         TAvx2 b = default;
         for (nint k = 0; k < blocks; k++)
         {
@@ -315,26 +326,26 @@ internal sealed class KQuantx8<TAvx2, TPortable> : IInterleavedFormat
             ref var yb = ref Unsafe.Add(ref y, k * Q8_K.BlockBytes);
             ref var q8 = ref Unsafe.Add(ref yb, Q8_K.QsOffset);
             var bsums = BSums(ref yb);
+            BlockScales(ref segment, ref yb, out var dd, out var dm);
             for (nint r = 0; r < Rows; r++)
             {
                 ref var xb = ref RowBlock(ref segment, r);
                 b.LoadScales(ref xb);
                 var s = KQuantAvx2Kernels.BlockSum(ref b, ref xb, ref q8);
-                Lanes(ref sums[(int)r], ref mins[(int)r], s, Avx2.MultiplyAddAdjacent(b.Coefficients, bsums));
+                Step(dd, dm, r, s, Avx2.MultiplyAddAdjacent(b.Coefficients, bsums), ref acc[(int)r], ref accMin[(int)r]);
             }
-            Step(ref segment, ref yb, Reduce8(ref sums[0], 1), TAvx2.HasMins ? Reduce8(ref mins[0], 1) : default, ref acc, ref accMin);
         }
-        Finish(acc, accMin, ref results);
+        for (var r = 0; r < Rows; r++)
+            Unsafe.Add(ref results, r) = Finish(acc[r], accMin[r]);
     }
 
-    /// <summary>Eight rows against <paramref name="count"/> activation rows <paramref name="stride"/> bytes apart.</summary>
+    /// <summary>Eight rows against <paramref name="count"/> activation rows <paramref name="stride"/> bytes apart: each
+    /// block of the eight rows is decoded once, then run against the activation rows four at a time.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void GemmAvx2(ref byte x, ref byte y, nint stride, int count, int blocks, ref float results, nint resultStride)
     {
         UnpackedRows unpacked = default;
-        RowLanes coefficients = default;
-        QuadLanes sums = default;
-        QuadLanes mins = default;
+        Coefficients8 coefficients = default;
         Accumulators acc = default;
         Accumulators accMin = default;
         TAvx2 b = default;
@@ -342,11 +353,8 @@ internal sealed class KQuantx8<TAvx2, TPortable> : IInterleavedFormat
         {
             var rows = Math.Min(ActivationChunk, count - b0);
             ref var y0 = ref Unsafe.Add(ref y, b0 * stride);
-            for (var i = 0; i < rows; i++)
-            {
-                acc[i] = Vector256<float>.Zero;
-                accMin[i] = Vector256<float>.Zero;
-            }
+            ((Span<Vector256<float>>)acc).Clear();
+            ((Span<Vector256<float>>)accMin).Clear();
             for (nint k = 0; k < blocks; k++)
             {
                 ref var segment = ref Unsafe.Add(ref x, k * SegmentBytes);
@@ -359,7 +367,7 @@ internal sealed class KQuantx8<TAvx2, TPortable> : IInterleavedFormat
                     KQuantAvx2Kernels.Unpack(ref b, ref xb, ref u, 1);
                     KQuantAvx2Kernels.Unpack(ref b, ref xb, ref u, 2);
                     KQuantAvx2Kernels.Unpack(ref b, ref xb, ref u, 3);
-                    coefficients[(int)r] = b.Coefficients.AsInt32();
+                    coefficients[(int)r] = b.Coefficients;
                 }
                 ref var yBlock = ref Unsafe.Add(ref y0, k * Q8_K.BlockBytes);
                 var i = 0;
@@ -369,51 +377,39 @@ internal sealed class KQuantx8<TAvx2, TPortable> : IInterleavedFormat
                     ref var yb = ref Unsafe.Add(ref ya, stride);
                     ref var yc = ref Unsafe.Add(ref yb, stride);
                     ref var yd = ref Unsafe.Add(ref yc, stride);
+                    BlockScales(ref segment, ref ya, out var dda, out var dma);
+                    BlockScales(ref segment, ref yb, out var ddb, out var dmb);
+                    BlockScales(ref segment, ref yc, out var ddc, out var dmc);
+                    BlockScales(ref segment, ref yd, out var ddd, out var dmd);
                     for (nint r = 0; r < Rows; r++)
                     {
                         KQuantAvx2Kernels.Sum4(ref unpacked[16 * (int)r], ref Unsafe.Add(ref ya, Q8_K.QsOffset), ref Unsafe.Add(ref yb, Q8_K.QsOffset),
                             ref Unsafe.Add(ref yc, Q8_K.QsOffset), ref Unsafe.Add(ref yd, Q8_K.QsOffset),
                             out var sa, out var sb, out var sc, out var sd);
-                        var c = coefficients[(int)r].AsInt16();
-                        Lanes(ref sums[4 * (int)r], ref mins[4 * (int)r], sa, Avx2.MultiplyAddAdjacent(c, BSums(ref ya)));
-                        Lanes(ref sums[4 * (int)r + 1], ref mins[4 * (int)r + 1], sb, Avx2.MultiplyAddAdjacent(c, BSums(ref yb)));
-                        Lanes(ref sums[4 * (int)r + 2], ref mins[4 * (int)r + 2], sc, Avx2.MultiplyAddAdjacent(c, BSums(ref yc)));
-                        Lanes(ref sums[4 * (int)r + 3], ref mins[4 * (int)r + 3], sd, Avx2.MultiplyAddAdjacent(c, BSums(ref yd)));
+                        var c = coefficients[(int)r];
+                        var a = Rows * i + (int)r;
+                        Step(dda, dma, r, sa, Avx2.MultiplyAddAdjacent(c, BSums(ref ya)), ref acc[a], ref accMin[a]);
+                        Step(ddb, dmb, r, sb, Avx2.MultiplyAddAdjacent(c, BSums(ref yb)), ref acc[a + Rows], ref accMin[a + Rows]);
+                        Step(ddc, dmc, r, sc, Avx2.MultiplyAddAdjacent(c, BSums(ref yc)), ref acc[a + 2 * Rows], ref accMin[a + 2 * Rows]);
+                        Step(ddd, dmd, r, sd, Avx2.MultiplyAddAdjacent(c, BSums(ref yd)), ref acc[a + 3 * Rows], ref accMin[a + 3 * Rows]);
                     }
-                    Step(ref segment, ref ya, Reduce8(ref sums[0], 4), TAvx2.HasMins ? Reduce8(ref mins[0], 4) : default, ref acc[i], ref accMin[i]);
-                    Step(ref segment, ref yb, Reduce8(ref sums[1], 4), TAvx2.HasMins ? Reduce8(ref mins[1], 4) : default, ref acc[i + 1], ref accMin[i + 1]);
-                    Step(ref segment, ref yc, Reduce8(ref sums[2], 4), TAvx2.HasMins ? Reduce8(ref mins[2], 4) : default, ref acc[i + 2], ref accMin[i + 2]);
-                    Step(ref segment, ref yd, Reduce8(ref sums[3], 4), TAvx2.HasMins ? Reduce8(ref mins[3], 4) : default, ref acc[i + 3], ref accMin[i + 3]);
                 }
                 for (; i < rows; i++)
                 {
                     ref var ya = ref Unsafe.Add(ref yBlock, i * stride);
                     var bsums = BSums(ref ya);
+                    BlockScales(ref segment, ref ya, out var dd, out var dm);
                     for (nint r = 0; r < Rows; r++)
                     {
                         var s = KQuantAvx2Kernels.Sum1(ref unpacked[16 * (int)r], ref Unsafe.Add(ref ya, Q8_K.QsOffset));
-                        Lanes(ref sums[(int)r], ref mins[(int)r], s, Avx2.MultiplyAddAdjacent(coefficients[(int)r].AsInt16(), bsums));
+                        var a = Rows * i + (int)r;
+                        Step(dd, dm, r, s, Avx2.MultiplyAddAdjacent(coefficients[(int)r], bsums), ref acc[a], ref accMin[a]);
                     }
-                    Step(ref segment, ref ya, Reduce8(ref sums[0], 1), TAvx2.HasMins ? Reduce8(ref mins[0], 1) : default, ref acc[i], ref accMin[i]);
                 }
             }
             for (var i = 0; i < rows; i++)
-                Finish(acc[i], accMin[i], ref Unsafe.Add(ref results, (b0 + i) * resultStride));
-        }
-    }
-
-    /// <summary>Stores one row's block sum and its group term: apart for formats with mins, the correction subtracted otherwise.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Lanes(ref Vector256<int> sum, ref Vector256<int> min, Vector256<int> s, Vector256<int> groups)
-    {
-        if (TAvx2.HasMins)
-        {
-            sum = s;
-            min = groups;
-        }
-        else
-        {
-            sum = s - groups;
+                for (var r = 0; r < Rows; r++)
+                    Unsafe.Add(ref results, (b0 + i) * resultStride + r) = Finish(acc[Rows * i + r], accMin[Rows * i + r]);
         }
     }
 }
