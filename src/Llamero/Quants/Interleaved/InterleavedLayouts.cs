@@ -10,6 +10,7 @@ public static class InterleavedLayouts
 {
     private static readonly Dictionary<GgmlType, WeightLayout> Layouts = new()
     {
+        [GgmlType.Q4_K] = WeightLayout.Of<Q4_Kx8>("Q4_Kx8"),
     };
 
     /// <summary>The layout matrices of <paramref name="type"/> are repacked into by default, or null (kept plain).</summary>
