@@ -25,6 +25,14 @@ public sealed record LlmOptions
     /// <summary>Reports the fraction of the weights read (0..1) while loading.</summary>
     public IProgress<double>? Progress { get; init; }
 
+    /// <summary>
+    /// Repack the weight matrices at load time into the interleaved layouts the fast kernels read, as llama.cpp's CPU
+    /// backend does (default true; see <see cref="ModelLoadOptions.RepackWeights"/>). False is llama.cpp's
+    /// <c>-nr/--no-repack</c>: the matrices are multiplied where they lie in the mapped file, which loads faster and
+    /// shares the file's pages with other processes, at some speed.
+    /// </summary>
+    public bool RepackWeights { get; init; } = true;
+
     /// <summary>The largest context chosen by default (llama.cpp's default too).</summary>
     public const int DefaultMaxContext = 4096;
 }
@@ -66,7 +74,7 @@ public sealed class Llm : IDisposable
         if (!System.IO.File.Exists(path))
             throw new FileNotFoundException($"model file not found: {path}", path);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var model = LlamaModel.Load(path, options.Progress);
+        var model = LlamaModel.Load(path, new ModelLoadOptions { RepackWeights = options.RepackWeights }, options.Progress);
         try
         {
             var tokenizer = Tokenizer.FromGguf(model.File);

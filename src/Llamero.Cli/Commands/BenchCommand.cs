@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
 using Llamero.Cli.Inference;
 using Llamero.Diagnostics;
@@ -20,9 +21,10 @@ internal static class BenchCommand
         var generations = new Option<string>("--n-gen", "-n") { Description = "Generation lengths to test, comma separated (0: none).", DefaultValueFactory = _ => "128" };
         var threads = new Option<string>("--threads", "-t") { Description = "Thread counts to test, comma separated.", DefaultValueFactory = _ => Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture) };
         var repetitions = new Option<int>("--repetitions", "-r") { Description = "Measured repetitions of each test (after one warm-up).", DefaultValueFactory = _ => 5 };
+        var repack = new RepackArgument();
         var command = new Command("bench", "Measure prompt processing (pp) and generation (tg) speed, as llama-bench does.")
         {
-            model, prompts, generations, threads, repetitions,
+            model, prompts, generations, threads, repetitions, repack.NoRepack,
         };
         command.SetAction(parseResult =>
         {
@@ -38,7 +40,13 @@ internal static class BenchCommand
                 if (threadCounts.Any(t => t < 1))
                     throw new ArgumentException("--threads values must be at least 1");
                 var path = DefaultModel.Resolve(parseResult.GetValue(model));
-                using var llm = LlamaModel.Load(path);
+                var load = repack.Read(parseResult);
+                var started = Stopwatch.GetTimestamp();
+                using var llm = LlamaModel.Load(path, load);
+                // On stderr, so stdout stays llama-bench's table.
+                var error = parseResult.InvocationConfiguration.Error;
+                error.WriteLine($"load: {path} in {Stopwatch.GetElapsedTime(started).TotalMilliseconds.ToString("F0", CultureInfo.InvariantCulture)} ms");
+                error.WriteLine(RepackArgument.Describe(llm, load));
                 Run(llm, path, pp, tg, threadCounts, reps, output);
                 return 0;
             });

@@ -22,9 +22,10 @@ internal static class EvalCommand
         var batch = new Option<int>("--batch-size", "-b") { Description = "Tokens per evaluation call", DefaultValueFactory = _ => 512 };
 
         var cacheTypes = new Inference.CacheTypeArguments();
+        var repack = new Inference.RepackArgument();
         var command = new Command("eval", "Multiple-choice accuracy (acc by total log-likelihood, acc_norm by log-likelihood per token) with standard errors.")
         {
-            kind, model, file, tasks, context, batch, cacheTypes.Keys, cacheTypes.Values,
+            kind, model, file, tasks, context, batch, cacheTypes.Keys, cacheTypes.Values, repack.NoRepack,
         };
         command.SetAction(parseResult =>
         {
@@ -42,7 +43,7 @@ internal static class EvalCommand
                     "winogrande" => Prepare(TaskSelection.RandomSubset(WinograndeDataset.Parse(File.ReadAllText(path), path), taskCount), WinograndeDataset.ToTask),
                     _ => Prepare(TaskSelection.RandomSubset(MultipleChoiceDataset.Load(File.ReadAllBytes(path), path), taskCount), MultipleChoiceDataset.ToTask),
                 };
-                using var evalModel = EvaluationModel.Open(parseResult.GetValue(model)!);
+                using var evalModel = EvaluationModel.Open(parseResult.GetValue(model)!, load: repack.Read(parseResult));
                 var choiceTasks = prepare(evalModel.Tokenize);
                 using var session = evalModel.Model.CreateSession(parseResult.GetValue(context), caches);
                 var scorer = new ChoiceScorer(session, parseResult.GetValue(batch));

@@ -21,9 +21,10 @@ internal static class PerplexityCommand
         var kl = new Option<bool>("--kl-divergence") { Description = "Compare this model with the logits saved in --kl-divergence-base (KLD, top-1 agreement, PPL ratio)" };
 
         var cacheTypes = new Inference.CacheTypeArguments();
+        var repack = new Inference.RepackArgument();
         var command = new Command("perplexity", "Perplexity of a text as llama-perplexity computes it, or KL divergence against a base model's saved logits.")
         {
-            model, file, context, batch, chunks, klBase, kl, cacheTypes.Keys, cacheTypes.Values,
+            model, file, context, batch, chunks, klBase, kl, cacheTypes.Keys, cacheTypes.Values, repack.NoRepack,
         };
         command.SetAction(parseResult =>
         {
@@ -39,13 +40,13 @@ internal static class PerplexityCommand
                     if (basePath is null)
                         throw new EvaluationException("--kl-divergence needs --kl-divergence-base FILE (the base model's saved logits)");
                     using var reader = new LogitsFileReader(basePath);
-                    using var evalModel = EvaluationModel.Open(parseResult.GetValue(model)!);
+                    using var evalModel = EvaluationModel.Open(parseResult.GetValue(model)!, load: repack.Read(parseResult));
                     return CompareKl(evalModel, reader, parseResult.GetValue(batch), caches, output, error);
                 }
                 if (textPath is null)
                     throw new EvaluationException("give the text to evaluate with -f FILE");
                 var text = File.ReadAllText(textPath);
-                using var opened = EvaluationModel.Open(parseResult.GetValue(model)!);
+                using var opened = EvaluationModel.Open(parseResult.GetValue(model)!, load: repack.Read(parseResult));
                 var options = new PerplexityOptions(parseResult.GetValue(context), parseResult.GetValue(batch),
                     parseResult.GetValue(chunks) is var n and > 0 ? n : null);
                 return ComputePerplexity(opened, opened.Tokenize(text), options, caches, basePath, output, error);

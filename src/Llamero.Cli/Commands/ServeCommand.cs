@@ -24,9 +24,10 @@ internal static class ServeCommand
         var queue = new Option<int>("--queue") { Description = "Requests that may wait for a slot before new ones get 503.", DefaultValueFactory = _ => 32 };
         var batch = new Option<int>("--batch-size", "-b") { Description = "Most tokens one decode step evaluates for all slots together (prompt chunks and generated tokens).", DefaultValueFactory = _ => 512 };
         var cacheTypes = new Inference.CacheTypeArguments();
+        var repack = new Inference.RepackArgument();
         var command = new Command("serve", "Serve a model over an OpenAI-compatible HTTP API, with a chat page at /.")
         {
-            model, host, port, apiKey, apiKeyFile, parallel, context, template, queue, batch, cacheTypes.Keys, cacheTypes.Values,
+            model, host, port, apiKey, apiKeyFile, parallel, context, template, queue, batch, cacheTypes.Keys, cacheTypes.Values, repack.NoRepack,
         };
         command.SetAction(async (parseResult, cancellation) =>
         {
@@ -51,7 +52,8 @@ internal static class ServeCommand
                 Generation.CompletionTemplate.Resolve(templateName, null); // unknown names fail now, listing the valid ones
 
                 var caches = cacheTypes.Read(parseResult);
-                await using var server = LlameroServer.Create(options, () => LlameroEngine.Load(path, templateName, cacheTypes: caches));
+                var load = repack.Read(parseResult);
+                await using var server = LlameroServer.Create(options, () => LlameroEngine.Load(path, templateName, cacheTypes: caches, load: load));
                 await server.StartAsync(cancellation);
                 output.WriteLine($"llamero serve: listening on {server.BaseAddress} (chat page at /, API at {server.BaseAddress}v1), loading {path}");
                 await server.Loaded;

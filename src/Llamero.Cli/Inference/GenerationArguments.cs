@@ -46,12 +46,14 @@ internal sealed class GenerationArguments
 
     public GrammarArguments Grammar { get; } = new();
 
+    public RepackArgument Repack { get; } = new();
+
     public IEnumerable<Option> All() =>
     [
         .. Grammar.All(),
         Model, Context, Predict, Temperature, TopK, TopP, MinP, Typical, RepeatPenalty, RepeatLastN, FrequencyPenalty,
         PresencePenalty, Mirostat, MirostatEta, MirostatTau, LogitBias, Seed, Threads, GpuLayers, Color, System, Keep,
-        NoContextShift, ChatTemplate, BatchSize, ReversePrompt, IgnoreEos, NoEscape, Escape, .. CacheTypes.All(),
+        NoContextShift, ChatTemplate, BatchSize, ReversePrompt, IgnoreEos, NoEscape, Escape, .. CacheTypes.All(), Repack.NoRepack,
     ];
 
     public void AddTo(Command command)

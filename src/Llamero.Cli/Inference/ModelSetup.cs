@@ -16,8 +16,10 @@ internal static class ModelSetup
             throw new ArgumentException($"threads must be positive, got {threads}");
         else if (threads > 0)
             Llamero.Kernels.MatMul.Threads = threads;
+        var load = args.Repack.Read(result);
         var llm = Llm.Load(path, new LlmOptions
         {
+            RepackWeights = load.RepackWeights,
             ContextSize = result.GetValue(args.Context),
             ChatTemplate = result.GetValue(args.ChatTemplate),
             CacheTypes = args.CacheTypes.Read(result),
@@ -25,6 +27,7 @@ internal static class ModelSetup
         });
         var config = llm.Model.Config;
         error.WriteLine($"model: {path} ({config.Architecture}, {config.BlockCount} layers, dim {config.EmbeddingLength}, vocab {config.VocabSize}), loaded in {llm.LoadTime.TotalMilliseconds:F0} ms");
+        error.WriteLine(RepackArgument.Describe(llm.Model, load));
         var caches = llm.CacheTypes;
         var cacheBytes = (long)config.BlockCount * llm.ContextSize * config.KvLength *
             (Models.KvCacheOptions.BytesPerElement(caches.Keys) + Models.KvCacheOptions.BytesPerElement(caches.Values));

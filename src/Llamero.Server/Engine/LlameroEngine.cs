@@ -26,11 +26,13 @@ public sealed class LlameroEngine : IInferenceEngine
     /// <summary>
     /// Loads <paramref name="path"/>. <paramref name="chatTemplate"/> names a built-in template (unknown names throw,
     /// listing the valid ones); null uses the file's <c>tokenizer.chat_template</c> when recognised. Slot sessions keep
-    /// their KV caches as <paramref name="cacheTypes"/> says (null: <see cref="KvCacheOptions.Default"/>).
+    /// their KV caches as <paramref name="cacheTypes"/> says (null: <see cref="KvCacheOptions.Default"/>); the weights load
+    /// as <paramref name="load"/> says (null: <see cref="ModelLoadOptions.Default"/>, repacked).
     /// </summary>
-    public static LlameroEngine Load(string path, string? chatTemplate = null, string? modelId = null, KvCacheOptions? cacheTypes = null)
+    public static LlameroEngine Load(string path, string? chatTemplate = null, string? modelId = null, KvCacheOptions? cacheTypes = null,
+        ModelLoadOptions? load = null)
     {
-        var model = LlamaModel.Load(path);
+        var model = LlamaModel.Load(path, load ?? ModelLoadOptions.Default);
         try
         {
             var tokenizer = Tokenizer.FromGguf(model.File);

@@ -22,10 +22,11 @@ public sealed class EvaluationModel : IDisposable
     /// <summary>The token that replaces each chunk's first token, or -1 when the model adds no BOS.</summary>
     public int BosId => Tokenizer.AddBos ? Tokenizer.BosId : -1;
 
-    /// <summary>Opens a local path or an <c>hf:</c> spec (downloaded first, see <see cref="ModelLocator"/>).</summary>
-    public static EvaluationModel Open(string pathOrSpec, IProgress<DownloadProgress>? download = null)
+    /// <summary>Opens a local path or an <c>hf:</c> spec (downloaded first, see <see cref="ModelLocator"/>), loading
+    /// the weights as <paramref name="load"/> says (null: <see cref="ModelLoadOptions.Default"/>).</summary>
+    public static EvaluationModel Open(string pathOrSpec, IProgress<DownloadProgress>? download = null, ModelLoadOptions? load = null)
     {
-        var model = LlamaModel.Load(ModelLocator.Resolve(pathOrSpec, download));
+        var model = LlamaModel.Load(ModelLocator.Resolve(pathOrSpec, download), load ?? ModelLoadOptions.Default);
         try
         {
             return new EvaluationModel(model, Tokenizer.FromGguf(model.File));

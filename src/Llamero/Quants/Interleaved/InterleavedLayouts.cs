@@ -11,6 +11,7 @@ public static class InterleavedLayouts
     private static readonly Dictionary<GgmlType, WeightLayout> Layouts = new()
     {
         [GgmlType.Q4_K] = WeightLayout.Of<Q4_Kx8>("Q4_Kx8"),
+        [GgmlType.Q8_0] = WeightLayout.Of<Q8_0x8>("Q8_0x8"),
     };
 
     /// <summary>The layout matrices of <paramref name="type"/> are repacked into by default, or null (kept plain).</summary>
