@@ -1,0 +1,221 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Llamero.Quants.Interleaved;
+
+// AVX2 kernels of Q4_0x8. Per block: the four nibble chunks are split into eight vectors of unsigned bytes (low
+// nibbles, high nibbles), each multiplied by a broadcast 4-byte slice of the activation block (maddubs: two
+// products per 16-bit lane, at most 2·15·128, and eight of those still fit in 16 bits), the 16-bit sums folded to
+// one 32-bit lane per row, 8·Σa subtracted, and the lane converted and fused into the row's float accumulator.
+internal sealed partial class Q4_0x8
+{
+    // Activation blocks whose 8·Σa are computed ahead of the block loop at a time (a small stack table).
+    private const int SumChunkBlocks = 64;
+    // Activation rows one Gemm pass multiplies while the weight block's nibbles stay in registers.
+    private const int GemmRows = 4;
+
+    /// <summary>Widens eight fp16 scales (sign-extended to 32 bits) to floats.</summary>
+    private interface IScales
+    {
+        static abstract Vector256<float> Widen(Vector256<int> h);
+    }
+
+    /// <summary>Four operations, exact unless a scale is infinite or NaN (the loops check and rerun with <see cref="ExactScales"/>).</summary>
+    private readonly struct FiniteScales : IScales
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Widen(Vector256<int> h) => Fp16.ToFloatFinite(h);
+    }
+
+    /// <summary>Exact for every bit pattern.</summary>
+    private readonly struct ExactScales : IScales
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Widen(Vector256<int> h) => Fp16.ToFloat(h.AsUInt32());
+    }
+
+    private static void GemvAvx2(ref byte g, ref byte a, int blocks, ref float y)
+    {
+        if (!GemvAvx2<FiniteScales>(ref g, ref a, blocks, ref y))
+            GemvAvx2<ExactScales>(ref g, ref a, blocks, ref y);
+    }
+
+    /// <summary>One activation row; false (results not written) when a scale was infinite or NaN and
+    /// <typeparamref name="TScales"/> cannot widen it.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    [SkipLocalsInit]
+    private static bool GemvAvx2<TScales>(ref byte g, ref byte a, int blocks, ref float y)
+        where TScales : struct, IScales
+    {
+        Span<int> eightSums = stackalloc int[SumChunkBlocks];
+        ref var sums = ref MemoryMarshal.GetReference(eightSums);
+        var acc = Vector256<float>.Zero;
+        var magnitudes = Vector256<int>.Zero;
+        for (var k0 = 0; k0 < blocks; k0 += SumChunkBlocks)
+        {
+            var n = Math.Min(SumChunkBlocks, blocks - k0);
+            EightActivationSums(ref Unsafe.Add(ref a, k0 * ActivationBlockBytes), n, ref sums);
+            for (var k = 0; k < n; k++)
+            {
+                ref var gb = ref Unsafe.Add(ref g, (nint)(k0 + k) * GroupBlockBytes);
+                ref var ab = ref Unsafe.Add(ref a, (nint)(k0 + k) * ActivationBlockBytes);
+                var h = Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref Unsafe.As<byte, short>(ref gb)));
+                magnitudes = Avx2.Max(magnitudes, h & Vector256.Create(0x7FFF));
+                acc = new Nibbles8(ref gb).Step(ref ab, Unsafe.Add(ref sums, k), TScales.Widen(h), acc);
+            }
+        }
+        if (typeof(TScales) == typeof(FiniteScales) && Vector256.GreaterThanOrEqualAny(magnitudes, Vector256.Create(0x7C00)))
+            return false;
+        Vector256.StoreUnsafe(acc, ref y);
+        return true;
+    }
+
+    /// <summary>Every whole pass of <see cref="GemmRows"/> activation rows; returns the rows done.</summary>
+    private static int GemmAvx2(ref byte g, ref byte a, int stride, int count, int blocks, ref float y, int resultStride)
+    {
+        var exact = HasInfiniteOrNaNScale(ref g, blocks);
+        var b = 0;
+        for (; b + GemmRows <= count; b += GemmRows)
+        {
+            ref var ab = ref Unsafe.Add(ref a, (nint)b * stride);
+            ref var yb = ref Unsafe.Add(ref y, (nint)b * resultStride);
+            if (exact)
+                Gemm4Avx2<ExactScales>(ref g, ref ab, stride, blocks, ref yb, resultStride);
+            else
+                Gemm4Avx2<FiniteScales>(ref g, ref ab, stride, blocks, ref yb, resultStride);
+        }
+        return b;
+    }
+
+    /// <summary>Four activation rows; per row exactly the steps of <see cref="GemvAvx2{TScales}"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    [SkipLocalsInit]
+    private static void Gemm4Avx2<TScales>(ref byte g, ref byte a, int stride, int blocks, ref float y, int resultStride)
+        where TScales : struct, IScales
+    {
+        Span<int> eightSums = stackalloc int[GemmRows * SumChunkBlocks];
+        ref var sums = ref MemoryMarshal.GetReference(eightSums);
+        ref var a0 = ref a;
+        ref var a1 = ref Unsafe.Add(ref a, stride);
+        ref var a2 = ref Unsafe.Add(ref a, 2 * stride);
+        ref var a3 = ref Unsafe.Add(ref a, 3 * stride);
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        for (var k0 = 0; k0 < blocks; k0 += SumChunkBlocks)
+        {
+            var n = Math.Min(SumChunkBlocks, blocks - k0);
+            var offset = k0 * ActivationBlockBytes;
+            EightActivationSums(ref Unsafe.Add(ref a0, offset), n, ref sums);
+            EightActivationSums(ref Unsafe.Add(ref a1, offset), n, ref Unsafe.Add(ref sums, SumChunkBlocks));
+            EightActivationSums(ref Unsafe.Add(ref a2, offset), n, ref Unsafe.Add(ref sums, 2 * SumChunkBlocks));
+            EightActivationSums(ref Unsafe.Add(ref a3, offset), n, ref Unsafe.Add(ref sums, 3 * SumChunkBlocks));
+            for (var k = 0; k < n; k++)
+            {
+                ref var gb = ref Unsafe.Add(ref g, (nint)(k0 + k) * GroupBlockBytes);
+                var at = (nint)(k0 + k) * ActivationBlockBytes;
+                var dw = TScales.Widen(Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref Unsafe.As<byte, short>(ref gb))));
+                var w = new Nibbles8(ref gb);
+                acc0 = w.Step(ref Unsafe.Add(ref a0, at), Unsafe.Add(ref sums, k), dw, acc0);
+                acc1 = w.Step(ref Unsafe.Add(ref a1, at), Unsafe.Add(ref sums, SumChunkBlocks + k), dw, acc1);
+                acc2 = w.Step(ref Unsafe.Add(ref a2, at), Unsafe.Add(ref sums, 2 * SumChunkBlocks + k), dw, acc2);
+                acc3 = w.Step(ref Unsafe.Add(ref a3, at), Unsafe.Add(ref sums, 3 * SumChunkBlocks + k), dw, acc3);
+            }
+        }
+        Vector256.StoreUnsafe(acc0, ref y);
+        Vector256.StoreUnsafe(acc1, ref Unsafe.Add(ref y, resultStride));
+        Vector256.StoreUnsafe(acc2, ref Unsafe.Add(ref y, 2 * resultStride));
+        Vector256.StoreUnsafe(acc3, ref Unsafe.Add(ref y, 3 * resultStride));
+    }
+
+    /// <summary>True when one of the group's scales is infinite or NaN.</summary>
+    private static bool HasInfiniteOrNaNScale(ref byte g, int blocks)
+    {
+        var max = Vector128<ushort>.Zero;
+        for (var k = 0; k < blocks; k++)
+            max = Vector128.Max(max, Vector128.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref g, (nint)k * GroupBlockBytes))));
+        return Vector128.GreaterThanOrEqualAny(max & Vector128.Create((ushort)0x7FFF), Vector128.Create((ushort)0x7C00));
+    }
+
+    /// <summary>8·Σa of each of <paramref name="n"/> Q8_0 blocks at <paramref name="a"/> into <paramref name="sums"/>: eight blocks
+    /// per pass of horizontal adds (the total of block i lands in lane i).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void EightActivationSums(ref byte a, int n, ref int sums)
+    {
+        var k = 0;
+        for (; k + 8 <= n; k += 8)
+        {
+            ref var ak = ref Unsafe.Add(ref a, k * ActivationBlockBytes);
+            var h01 = Avx2.HorizontalAdd(EightPairSums(ref ak, 0), EightPairSums(ref ak, 1));
+            var h23 = Avx2.HorizontalAdd(EightPairSums(ref ak, 2), EightPairSums(ref ak, 3));
+            var h45 = Avx2.HorizontalAdd(EightPairSums(ref ak, 4), EightPairSums(ref ak, 5));
+            var h67 = Avx2.HorizontalAdd(EightPairSums(ref ak, 6), EightPairSums(ref ak, 7));
+            var h0123 = Avx2.HorizontalAdd(h01, h23);
+            var h4567 = Avx2.HorizontalAdd(h45, h67);
+            // Lanes 0..3 of each half hold blocks 0..3 (h0123) or 4..7 (h4567), split over the two 128-bit halves.
+            var total = Avx2.Permute2x128(h0123, h4567, 0x20) + Avx2.Permute2x128(h0123, h4567, 0x31);
+            Vector256.StoreUnsafe(total, ref Unsafe.Add(ref sums, k));
+        }
+        for (; k < n; k++)
+            Unsafe.Add(ref sums, k) = Vector256.Sum(EightPairSums(ref Unsafe.Add(ref a, k * ActivationBlockBytes), 0));
+    }
+
+    // Block i's 32 quants times 8, summed four to a 32-bit lane.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> EightPairSums(ref byte a, int i)
+    {
+        var q = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, i * ActivationBlockBytes + ActivationQuants)).AsSByte();
+        return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Vector256.Create((byte)8), q), Vector256.Create((short)1));
+    }
+
+    /// <summary>The nibbles of one group block as eight vectors of bytes 0..15: chunk c's low nibbles (elements 4c..4c+3
+    /// of each row) and high nibbles (elements 16+4c..16+4c+3).</summary>
+    private readonly ref struct Nibbles8
+    {
+        private readonly Vector256<byte> _l0, _l1, _l2, _l3, _h0, _h1, _h2, _h3;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Nibbles8(ref byte groupBlock)
+        {
+            var mask = Vector256.Create((byte)0x0F);
+            var c0 = Vector256.LoadUnsafe(ref groupBlock, ScaleBytes);
+            var c1 = Vector256.LoadUnsafe(ref groupBlock, ScaleBytes + ChunkBytes);
+            var c2 = Vector256.LoadUnsafe(ref groupBlock, ScaleBytes + 2 * ChunkBytes);
+            var c3 = Vector256.LoadUnsafe(ref groupBlock, ScaleBytes + 3 * ChunkBytes);
+            (_l0, _l1, _l2, _l3) = (c0 & mask, c1 & mask, c2 & mask, c3 & mask);
+            _h0 = Avx2.ShiftRightLogical(c0.AsUInt16(), 4).AsByte() & mask;
+            _h1 = Avx2.ShiftRightLogical(c1.AsUInt16(), 4).AsByte() & mask;
+            _h2 = Avx2.ShiftRightLogical(c2.AsUInt16(), 4).AsByte() & mask;
+            _h3 = Avx2.ShiftRightLogical(c3.AsUInt16(), 4).AsByte() & mask;
+        }
+
+        /// <summary>Σ q·a per row (lane r = row r) against the activation block at <paramref name="ab"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<int> Dot(ref byte ab)
+        {
+            var p = Avx2.MultiplyAddAdjacent(_l0, Slice(ref ab, 0));
+            p += Avx2.MultiplyAddAdjacent(_l1, Slice(ref ab, 4));
+            p += Avx2.MultiplyAddAdjacent(_l2, Slice(ref ab, 8));
+            p += Avx2.MultiplyAddAdjacent(_l3, Slice(ref ab, 12));
+            p += Avx2.MultiplyAddAdjacent(_h0, Slice(ref ab, 16));
+            p += Avx2.MultiplyAddAdjacent(_h1, Slice(ref ab, 20));
+            p += Avx2.MultiplyAddAdjacent(_h2, Slice(ref ab, 24));
+            p += Avx2.MultiplyAddAdjacent(_h3, Slice(ref ab, 28));
+            return Avx2.MultiplyAddAdjacent(p, Vector256.Create((short)1));
+        }
+
+        /// <summary><paramref name="acc"/> + float(Σ(q − 8)·a)·(d_w·d_a), one fused multiply-add.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Step(ref byte ab, int eightSum, Vector256<float> dw, Vector256<float> acc)
+        {
+            var s = Dot(ref ab) - Vector256.Create(eightSum);
+            var scale = dw * Vector256.Create(Fp16.ToFloat(Unsafe.ReadUnaligned<ushort>(ref ab)));
+            return Fma.MultiplyAdd(Avx.ConvertToVector256Single(s), scale, acc);
+        }
+
+        // Activation quants i..i+3 in every 32-bit lane.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<sbyte> Slice(ref byte ab, int i) =>
+            Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref ab, ActivationQuants + i))).AsSByte();
+    }
+}

@@ -1,0 +1,151 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Llamero.Gguf;
+using Llamero.Kernels;
+
+namespace Llamero.Quants.Interleaved;
+
+/// <summary>
+/// Q4_0 weights repacked eight rows at a time (llama.cpp's block_q4_0x8 idea, in a byte order of our own). For each
+/// 32-element block k the group holds one 144-byte group block:
+/// <code>
+///   bytes  0..15   d of rows 0..7 (fp16, as stored)
+///   bytes 16..143  four 32-byte chunks; chunk c holds nibble bytes 4c..4c+3 of every row, row r at bytes 4r..4r+3
+/// </code>
+/// A chunk's low nibbles are elements 4c..4c+3 of the eight rows and its high nibbles elements 16+4c..16+4c+3, so one
+/// 256-bit load multiplied by one broadcast 4-byte slice of the activation block gives each row a 32-bit lane of its
+/// own: the kernels keep one float lane per row and need no horizontal sums. Nibbles stay unsigned (w = d·(q − 8)):
+/// the fast kernels multiply q·a and subtract 8·Σa once per block, exact in integers. Each row's float sum follows
+/// llama.cpp's repacked kernels: acc += float(Σ(q − 8)·a)·(d_w·d_a), one fused multiply-add per block, blocks in
+/// order, so every path (and llama.cpp's) gives the same bits.
+/// </summary>
+internal sealed partial class Q4_0x8 : IInterleavedFormat
+{
+    private const int BlockSize = Q4_0.BlockSize;
+    private const int Rows = 8;
+    private const int PlainBlockBytes = 18;
+    private const int ScaleBytes = 2 * Rows;
+    private const int ChunkBytes = 4 * Rows;
+    private const int Chunks = 4;
+    private const int GroupBlockBytes = ScaleBytes + Chunks * ChunkBytes;
+    // A Q8_0 activation block: fp16 d, then 32 signed bytes.
+    private const int ActivationBlockBytes = 34;
+    private const int ActivationQuants = 2;
+
+    /// <inheritdoc />
+    public static GgmlType Type => GgmlType.Q4_0;
+
+    /// <inheritdoc />
+    public static int RowGroup => Rows;
+
+    /// <inheritdoc />
+    public static long GroupBytes(int cols) => (long)Blocks(cols) * GroupBlockBytes;
+
+    /// <inheritdoc />
+    public static void Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group) => Shuffle(plainRows, cols, group, pack: true);
+
+    /// <inheritdoc />
+    public static void Unpack(ReadOnlySpan<byte> group, int cols, Span<byte> plainRows) => Shuffle(group, cols, plainRows, pack: false);
+
+    // Pack copies plain (row r, block k) pieces to their group places; unpack copies them back.
+    private static void Shuffle(ReadOnlySpan<byte> source, int cols, Span<byte> destination, bool pack)
+    {
+        var blocks = Blocks(cols);
+        var rowBytes = blocks * PlainBlockBytes;
+        var groupBytes = blocks * GroupBlockBytes;
+        if ((pack ? source : destination).Length < Rows * rowBytes || (pack ? destination : source).Length < groupBytes)
+            throw new ArgumentException(
+                $"Q4_0x8: {Rows} rows of {cols} elements need {Rows * rowBytes} plain bytes and {groupBytes} group bytes; got " +
+                $"{(pack ? source : destination).Length} and {(pack ? destination : source).Length}.");
+        for (var k = 0; k < blocks; k++)
+            for (var r = 0; r < Rows; r++)
+            {
+                var plain = r * rowBytes + k * PlainBlockBytes;
+                var packed = k * GroupBlockBytes;
+                Copy(source, destination, pack, plain, packed + 2 * r, 2);
+                for (var c = 0; c < Chunks; c++)
+                    Copy(source, destination, pack, plain + 2 + 4 * c, packed + ScaleBytes + c * ChunkBytes + 4 * r, 4);
+            }
+    }
+
+    private static void Copy(ReadOnlySpan<byte> source, Span<byte> destination, bool pack, int plain, int packed, int length) =>
+        source.Slice(pack ? plain : packed, length).CopyTo(destination.Slice(pack ? packed : plain, length));
+
+    /// <inheritdoc />
+    public static void Gemv(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activation, int cols, Span<float> results)
+    {
+        var blocks = Blocks(cols);
+        if (group.Length < blocks * GroupBlockBytes || activation.Length < blocks * ActivationBlockBytes || results.Length < Rows)
+            ThrowSizes(group.Length, activation.Length, 1, activation.Length, results.Length, 1, cols);
+        ref var g = ref MemoryMarshal.GetReference(group);
+        ref var a = ref MemoryMarshal.GetReference(activation);
+        ref var y = ref MemoryMarshal.GetReference(results);
+        switch (level)
+        {
+            case SimdLevel.Avx512 or SimdLevel.Avx2:
+                GemvAvx2(ref g, ref a, blocks, ref y);
+                break;
+            case SimdLevel.Vector256 or SimdLevel.Vector128:
+                GemvVector128(ref g, ref a, blocks, ref y);
+                break;
+            default:
+                GemvScalar(group, activation, blocks, results);
+                break;
+        }
+    }
+
+    /// <inheritdoc />
+    public static void Gemm(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
+        Span<float> results, int resultStride)
+    {
+        var blocks = Blocks(cols);
+        var rowBytes = blocks * ActivationBlockBytes;
+        if (count < 1 || activationStride < rowBytes || resultStride < Rows || group.Length < blocks * GroupBlockBytes
+            || (long)(count - 1) * activationStride + rowBytes > activations.Length || (long)(count - 1) * resultStride + Rows > results.Length)
+            ThrowSizes(group.Length, activations.Length, count, activationStride, results.Length, resultStride, cols);
+        var b = 0;
+        if (level is SimdLevel.Avx512 or SimdLevel.Avx2)
+            b = GemmAvx2(ref MemoryMarshal.GetReference(group), ref MemoryMarshal.GetReference(activations), activationStride, count, blocks,
+                ref MemoryMarshal.GetReference(results), resultStride);
+        // Rows left over (all of them off AVX2) run alone: the same steps, so the same bits.
+        for (; b < count; b++)
+            Gemv(level, group, activations.Slice(b * activationStride, rowBytes), cols, results.Slice(b * resultStride, Rows));
+    }
+
+    /// <summary>The specification: per row and block, the exact integer sum Σ(q − 8)·a, then one fused multiply-add.</summary>
+    private static void GemvScalar(ReadOnlySpan<byte> group, ReadOnlySpan<byte> activation, int blocks, Span<float> results)
+    {
+        Span<float> acc = stackalloc float[Rows];
+        acc.Clear();
+        for (var k = 0; k < blocks; k++)
+        {
+            var g = group.Slice(k * GroupBlockBytes, GroupBlockBytes);
+            var a = activation.Slice(k * ActivationBlockBytes, ActivationBlockBytes);
+            var da = Fp16.ToFloat(Read16(a, 0));
+            for (var r = 0; r < Rows; r++)
+            {
+                var sumi = 0;
+                for (var c = 0; c < Chunks; c++)
+                    for (var i = 0; i < 4; i++)
+                    {
+                        var q = g[ScaleBytes + c * ChunkBytes + 4 * r + i];
+                        sumi += ((q & 0x0F) - 8) * (sbyte)a[ActivationQuants + 4 * c + i]
+                            + ((q >> 4) - 8) * (sbyte)a[ActivationQuants + BlockSize / 2 + 4 * c + i];
+                    }
+                acc[r] = MathF.FusedMultiplyAdd(sumi, Fp16.ToFloat(Read16(g, 2 * r)) * da, acc[r]);
+            }
+        }
+        acc.CopyTo(results);
+    }
+
+    private static ushort Read16(ReadOnlySpan<byte> bytes, int offset) => (ushort)(bytes[offset] | bytes[offset + 1] << 8);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Blocks(int cols) =>
+        cols > 0 && cols % BlockSize == 0 ? cols / BlockSize : throw new ArgumentException($"Q4_0x8: a row of {cols} elements is not a whole number of Q4_0 blocks.");
+
+    private static void ThrowSizes(int group, int activations, int count, int stride, int results, int resultStride, int cols) =>
+        throw new ArgumentException(
+            $"Q4_0x8: {count} activation rows of {cols} elements at stride {stride} ({activations} bytes), a group of {group} bytes and " +
+            $"results at stride {resultStride} ({results} floats) do not fit.");
+}
