@@ -52,14 +52,16 @@ internal sealed partial class Q6_Kx8
             ref var q8 = ref Unsafe.Add(ref yb, Q8_K.QsOffset);
             var sum = Vector256<int>.Zero;
             var offset = Vector256<int>.Zero;
-            for (nint p = 0; p < 8; p++)
-            {
-                var pair = ScalePair(ref wb, p);
-                offset += Avx2.MultiplyAddAdjacent(pair, BroadcastPair(ref yb, p));
-                sum += GroupSum(ref wb, ref q8, 2 * p, Avx2.Shuffle(pair.AsByte(), dupLow).AsInt16())
-                     + GroupSum(ref wb, ref q8, 2 * p + 1, Avx2.Shuffle(pair.AsByte(), dupHigh).AsInt16());
-            }
-            acc = StepAvx2(ref wb, ref yb, sum - Avx2.ShiftLeftLogical(offset, 5), acc);
+            // Unrolled by hand: constant p folds every address into the loads.
+            PairSum(ref wb, ref yb, ref q8, 0, dupLow, dupHigh, ref sum, ref offset);
+            PairSum(ref wb, ref yb, ref q8, 1, dupLow, dupHigh, ref sum, ref offset);
+            PairSum(ref wb, ref yb, ref q8, 2, dupLow, dupHigh, ref sum, ref offset);
+            PairSum(ref wb, ref yb, ref q8, 3, dupLow, dupHigh, ref sum, ref offset);
+            PairSum(ref wb, ref yb, ref q8, 4, dupLow, dupHigh, ref sum, ref offset);
+            PairSum(ref wb, ref yb, ref q8, 5, dupLow, dupHigh, ref sum, ref offset);
+            PairSum(ref wb, ref yb, ref q8, 6, dupLow, dupHigh, ref sum, ref offset);
+            PairSum(ref wb, ref yb, ref q8, 7, dupLow, dupHigh, ref sum, ref offset);
+            acc = StepAvx2(RowScales(ref wb), ref yb, sum - Avx2.ShiftLeftLogical(offset, 5), acc);
         }
         acc.StoreUnsafe(ref results);
     }
@@ -99,6 +101,7 @@ internal sealed partial class Q6_Kx8
                 Unsafe.Add(ref u, 4 * g + 3) = l3;
             }
             ref var y0 = ref Unsafe.Add(ref y, i * Q8_K.BlockBytes);
+            var d = RowScales(ref wb);
             var b = 0;
             for (; b + 4 <= count; b += 4)
             {
@@ -108,15 +111,15 @@ internal sealed partial class Q6_Kx8
                 ref var yd = ref Unsafe.Add(ref yc, stride);
                 Sum4(ref u, ref s, ref Unsafe.Add(ref ya, Q8_K.QsOffset), ref Unsafe.Add(ref yb, Q8_K.QsOffset),
                     ref Unsafe.Add(ref yc, Q8_K.QsOffset), ref Unsafe.Add(ref yd, Q8_K.QsOffset), out var sa, out var sb, out var sc, out var sd);
-                acc[b] = StepAvx2(ref wb, ref ya, sa - Offset(ref s, ref ya), acc[b]);
-                acc[b + 1] = StepAvx2(ref wb, ref yb, sb - Offset(ref s, ref yb), acc[b + 1]);
-                acc[b + 2] = StepAvx2(ref wb, ref yc, sc - Offset(ref s, ref yc), acc[b + 2]);
-                acc[b + 3] = StepAvx2(ref wb, ref yd, sd - Offset(ref s, ref yd), acc[b + 3]);
+                acc[b] = StepAvx2(d, ref ya, sa - Offset(ref s, ref ya), acc[b]);
+                acc[b + 1] = StepAvx2(d, ref yb, sb - Offset(ref s, ref yb), acc[b + 1]);
+                acc[b + 2] = StepAvx2(d, ref yc, sc - Offset(ref s, ref yc), acc[b + 2]);
+                acc[b + 3] = StepAvx2(d, ref yd, sd - Offset(ref s, ref yd), acc[b + 3]);
             }
             for (; b < count; b++)
             {
                 ref var ya = ref Unsafe.Add(ref y0, b * stride);
-                acc[b] = StepAvx2(ref wb, ref ya, Sum1(ref u, ref s, ref Unsafe.Add(ref ya, Q8_K.QsOffset)) - Offset(ref s, ref ya), acc[b]);
+                acc[b] = StepAvx2(d, ref ya, Sum1(ref u, ref s, ref Unsafe.Add(ref ya, Q8_K.QsOffset)) - Offset(ref s, ref ya), acc[b]);
             }
         }
         for (var b = 0; b < count; b++)
@@ -173,6 +176,17 @@ internal sealed partial class Q6_Kx8
         return Avx2.ShiftLeftLogical(offset, 5);
     }
 
+    /// <summary>Groups 2p and 2p+1 into <paramref name="sum"/>, their share of the offset into <paramref name="offset"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PairSum(ref byte wb, ref byte yb, ref byte q8, nint p, Vector256<byte> dupLow, Vector256<byte> dupHigh,
+        ref Vector256<int> sum, ref Vector256<int> offset)
+    {
+        var pair = ScalePair(ref wb, p);
+        offset += Avx2.MultiplyAddAdjacent(pair, BroadcastPair(ref yb, p));
+        sum += GroupSum(ref wb, ref q8, 2 * p, Avx2.Shuffle(pair.AsByte(), dupLow).AsInt16())
+             + GroupSum(ref wb, ref q8, 2 * p + 1, Avx2.Shuffle(pair.AsByte(), dupHigh).AsInt16());
+    }
+
     /// <summary>Row j's sums of group <paramref name="g"/>, times its scale, in int32 lane j (levels decoded in registers).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> GroupSum(ref byte wb, ref byte q8, nint g, Vector256<short> scale)
@@ -217,13 +231,15 @@ internal sealed partial class Q6_Kx8
     private static Vector256<short> BroadcastPair(ref byte yb, nint p) =>
         Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref yb, Q8_K.BSumsOffset + 4 * p))).AsInt16();
 
-    /// <summary><see cref="Step"/> for all eight rows.</summary>
+    /// <summary>The eight rows' fp16 super-block scales as floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> StepAvx2(ref byte wb, ref byte yb, Vector256<int> sum, Vector256<float> acc)
-    {
-        var d = Fp16.ToFloat(Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref wb).AsUInt16()).AsUInt32());
-        return Fma.MultiplyAdd(d * Vector256.Create(Unsafe.ReadUnaligned<float>(ref yb)), Avx.ConvertToVector256Single(sum), acc);
-    }
+    private static Vector256<float> RowScales(ref byte wb) =>
+        Fp16.ToFloat(Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref wb).AsUInt16()).AsUInt32());
+
+    /// <summary><see cref="Step"/> for all eight rows (<paramref name="d"/> from <see cref="RowScales"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> StepAvx2(Vector256<float> d, ref byte yb, Vector256<int> sum, Vector256<float> acc) =>
+        Fma.MultiplyAdd(d * Vector256.Create(Unsafe.ReadUnaligned<float>(ref yb)), Avx.ConvertToVector256Single(sum), acc);
 
     /// <summary>vpshufb pattern: each int32 lane's low int16 in both halves (the scale of the even group).</summary>
     private static Vector256<byte> DuplicateLow() =>

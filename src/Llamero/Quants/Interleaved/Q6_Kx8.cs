@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Llamero.Gguf;
 using Llamero.Kernels;
 
@@ -48,7 +49,7 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
     public static void Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group)
     {
         var blocks = CheckShape(cols, group.Length, plainRows.Length);
-        Span<byte> levels = stackalloc byte[256];
+        Span<uint> quads = stackalloc uint[64];
         for (var j = 0; j < Rows; j++)
             for (var i = 0; i < blocks; i++)
             {
@@ -57,16 +58,14 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
                 plain.Slice(PlainDOffset, 2).CopyTo(packed.Slice(2 * j, 2));
                 for (var g = 0; g < 16; g++)
                     packed[ScaleOffset(j, g)] = plain[PlainScalesOffset + g];
-                PlainLevels(plain, levels);
+                PlainLevels(plain, MemoryMarshal.AsBytes(quads));
+                // Four levels (one quad) per uint; byte-wise shifts and masks never mix neighbouring levels.
                 for (var g = 0; g < 16; g++)
                 {
-                    var at = LevelsOffset + GroupLevelBytes * g + 4 * j;
-                    for (var e = 0; e < 4; e++)
-                    {
-                        var top = levels[16 * g + 12 + e];
-                        for (var v = 0; v < 3; v++)
-                            packed[at + 32 * v + e] = (byte)(levels[16 * g + 4 * v + e] | ((top >> (2 * v)) & 3) << 6);
-                    }
+                    var top = quads[4 * g + 3];
+                    ref var at = ref packed[LevelsOffset + GroupLevelBytes * g + 4 * j];
+                    for (var v = 0; v < 3; v++)
+                        Unsafe.WriteUnaligned(ref Unsafe.Add(ref at, 32 * v), quads[4 * g + v] | ((top >> (2 * v)) & 0x03030303u) << 6);
                 }
             }
     }
@@ -74,7 +73,7 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
     public static void Unpack(ReadOnlySpan<byte> group, int cols, Span<byte> plainRows)
     {
         var blocks = CheckShape(cols, group.Length, plainRows.Length);
-        Span<byte> levels = stackalloc byte[256];
+        Span<uint> quads = stackalloc uint[64];
         for (var j = 0; j < Rows; j++)
             for (var i = 0; i < blocks; i++)
             {
@@ -83,9 +82,18 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
                 packed.Slice(2 * j, 2).CopyTo(plain.Slice(PlainDOffset, 2));
                 for (var g = 0; g < 16; g++)
                     plain[PlainScalesOffset + g] = packed[ScaleOffset(j, g)];
-                for (var e = 0; e < 256; e++)
-                    levels[e] = (byte)PackedLevel(ref MemoryMarshal.GetReference(packed), j, e);
-                WritePlainLevels(levels, plain);
+                for (var g = 0; g < 16; g++)
+                {
+                    ref readonly var at = ref packed[LevelsOffset + GroupLevelBytes * g + 4 * j];
+                    var v0 = Unsafe.ReadUnaligned<uint>(in at);
+                    var v1 = Unsafe.ReadUnaligned<uint>(in Unsafe.Add(ref Unsafe.AsRef(in at), 32));
+                    var v2 = Unsafe.ReadUnaligned<uint>(in Unsafe.Add(ref Unsafe.AsRef(in at), 64));
+                    quads[4 * g] = v0 & 0x3F3F3F3Fu;
+                    quads[4 * g + 1] = v1 & 0x3F3F3F3Fu;
+                    quads[4 * g + 2] = v2 & 0x3F3F3F3Fu;
+                    quads[4 * g + 3] = ((v0 >> 6) & 0x03030303u) | ((v1 >> 4) & 0x0C0C0C0Cu) | ((v2 >> 2) & 0x30303030u);
+                }
+                WritePlainLevels(MemoryMarshal.AsBytes(quads), plain);
             }
     }
 
@@ -206,29 +214,43 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
         return (v0 >> 6) | (Unsafe.Add(ref v0, 32) >> 6) << 2 | (Unsafe.Add(ref v0, 64) >> 6) << 4;
     }
 
-    /// <summary>The 256 levels of a plain Q6_K block (low nibbles in Ql, top two bits in Qh).</summary>
+    /// <summary>The 256 levels of a plain Q6_K block: in each half h, levels 128h+l, +32, +64, +96 take the low and high
+    /// nibbles of Ql bytes 64h+l and 64h+32+l and bit pairs 0-1, 2-3, 4-5, 6-7 of Qh byte 32h+l.</summary>
     private static void PlainLevels(ReadOnlySpan<byte> block, Span<byte> levels)
     {
-        for (var e = 0; e < 256; e++)
-        {
-            int half = e / 128, quarter = e % 128 / 32, l = e % 32;
-            int low = block[64 * half + l + (quarter & 1) * 32];
-            low = quarter < 2 ? low & 0xF : low >> 4;
-            var high = (block[PlainQhOffset + 32 * half + l] >> (2 * quarter)) & 3;
-            levels[e] = (byte)(low | high << 4);
-        }
+        var low4 = Vector128.Create((byte)0x0F);
+        var high2 = Vector128.Create((byte)0x30);
+        for (var half = 0; half < 2; half++)
+            for (var part = 0; part < 32; part += 16)
+            {
+                var ql0 = Vector128.Create(block.Slice(64 * half + part, 16));
+                var ql1 = Vector128.Create(block.Slice(64 * half + 32 + part, 16));
+                var qh = Vector128.Create(block.Slice(PlainQhOffset + 32 * half + part, 16));
+                var at = levels[(128 * half + part)..];
+                ((ql0 & low4) | (Vector128.ShiftLeft(qh, 4) & high2)).CopyTo(at);
+                ((ql1 & low4) | (Vector128.ShiftLeft(qh, 2) & high2)).CopyTo(at[32..]);
+                (Vector128.ShiftRightLogical(ql0, 4) | (qh & high2)).CopyTo(at[64..]);
+                (Vector128.ShiftRightLogical(ql1, 4) | (Vector128.ShiftRightLogical(qh, 2) & high2)).CopyTo(at[96..]);
+            }
     }
 
     /// <summary>The inverse of <see cref="PlainLevels"/> (every bit of Ql and Qh belongs to one level).</summary>
     private static void WritePlainLevels(ReadOnlySpan<byte> levels, Span<byte> block)
     {
+        var low4 = Vector128.Create((byte)0x0F);
         for (var half = 0; half < 2; half++)
-            for (var l = 0; l < 32; l++)
+            for (var part = 0; part < 32; part += 16)
             {
-                int q1 = levels[128 * half + l], q2 = levels[128 * half + l + 32], q3 = levels[128 * half + l + 64], q4 = levels[128 * half + l + 96];
-                block[64 * half + l] = (byte)((q1 & 0xF) | (q3 & 0xF) << 4);
-                block[64 * half + l + 32] = (byte)((q2 & 0xF) | (q4 & 0xF) << 4);
-                block[PlainQhOffset + 32 * half + l] = (byte)(q1 >> 4 | (q2 >> 4) << 2 | (q3 >> 4) << 4 | (q4 >> 4) << 6);
+                var at = levels[(128 * half + part)..];
+                var q1 = Vector128.Create(at[..16]);
+                var q2 = Vector128.Create(at.Slice(32, 16));
+                var q3 = Vector128.Create(at.Slice(64, 16));
+                var q4 = Vector128.Create(at.Slice(96, 16));
+                ((q1 & low4) | Vector128.ShiftLeft(q3, 4)).CopyTo(block[(64 * half + part)..]);
+                ((q2 & low4) | Vector128.ShiftLeft(q4, 4)).CopyTo(block[(64 * half + 32 + part)..]);
+                (Vector128.ShiftRightLogical(q1, 4) | Vector128.ShiftLeft(Vector128.ShiftRightLogical(q2, 4), 2)
+                    | Vector128.ShiftLeft(Vector128.ShiftRightLogical(q3, 4), 4) | Vector128.ShiftLeft(Vector128.ShiftRightLogical(q4, 4), 6))
+                    .CopyTo(block[(PlainQhOffset + 32 * half + part)..]);
             }
     }
 
