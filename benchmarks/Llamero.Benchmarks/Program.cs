@@ -6,7 +6,8 @@ namespace Llamero.Benchmarks;
 /// <summary>
 /// <c>dotnet run -c Release --project benchmarks/Llamero.Benchmarks -- side-by-side [options]</c>: whole-model speed
 /// beside llama.cpp (see SideBySideRunner); <c>-- bandwidth [1,2]</c>: the machine's read bandwidth;
-/// <c>-- batch-decode -m FILE</c>: sequences decoded one pass each against one batched pass (BatchDecodeMeasure); anything else runs the BenchmarkDotNet suites (<c>-- --filter '*'</c>).
+/// <c>-- batch-decode -m FILE</c>: sequences decoded one pass each against one batched pass (BatchDecodeMeasure);
+/// <c>-- repack-load -m FILE [--layouts default|reference|none]</c>: load time and resident memory with and without repacking; anything else runs the BenchmarkDotNet suites (<c>-- --filter '*'</c>).
 /// </summary>
 public static class Program
 {
@@ -24,6 +25,8 @@ public static class Program
             return Grammar.GrammarMaskMeasure.Run(args);
         if (args.Length > 0 && args[0] == "batch-decode")
             return Batching.BatchDecodeMeasure.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "repack-load")
+            return Loading.RepackLoadMeasure.Run(args[1..]);
         if (args.Length > 0 && args[0] == "measure")
             return SideBySideRunner.Measure(args);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

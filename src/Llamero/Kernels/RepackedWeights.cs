@@ -5,15 +5,24 @@ namespace Llamero.Kernels;
 
 /// <summary>
 /// Owns the memory of weight matrices repacked at load time into an interleaved layout (llama.cpp's CPU "repack"
-/// buffer): <see cref="Repack"/> copies a plain matrix out of the mapped file, group by group and in parallel, into
-/// 64-byte aligned native memory. The model loader then releases the mapped pages it read
-/// (<see cref="Gguf.GgufFile.ReleaseTensorPages"/>), so the copy replaces the file's pages in resident memory instead of
-/// doubling it. Dispose after the sessions that use the matrices.
+/// buffer). <see cref="RepackAll"/> copies a model's plain matrices out of the mapped file in one parallel pass, in
+/// source order, into one page-aligned native region (matrices at 64-byte boundaries), and says when each matrix is
+/// done so the loader can
+/// release the mapped pages it read (<see cref="Gguf.GgufFile.ReleaseTensorPages"/>): the copy replaces the file's
+/// pages in resident memory instead of doubling them. Dispose after every session that uses the matrices.
 /// </summary>
-public sealed unsafe class RepackedWeights : IDisposable
+public sealed unsafe partial class RepackedWeights : IDisposable
 {
+    // Plain bytes one worker packs per claim: large enough that claiming costs nothing, small enough that two threads
+    // share even a single matrix evenly and that a matrix's pages are released soon after they are read.
+    private const long ChunkBytes = 1 << 20;
+    private const int RegionAlignment = 4096;
+    private const int MadviseWillNeed = 3;
+    private const int MadvisePopulateRead = 22;
+    private const int MadvisePopulateWrite = 23;
+
     private readonly Func<Gguf.GgmlType, WeightLayout?> _layoutFor;
-    private readonly List<nint> _allocations = [];
+    private readonly List<(nint Pointer, long Bytes)> _regions = [];
     private bool _disposed;
 
     /// <summary>Repacks each format into its default layout (<see cref="InterleavedLayouts.Default"/>).</summary>
@@ -39,35 +48,142 @@ public sealed unsafe class RepackedWeights : IDisposable
     /// <paramref name="plain"/> in its format's layout when there is one and the shape fits it (whole row groups),
     /// else <paramref name="plain"/> itself. The plain matrix's bytes are not read again afterwards.
     /// </summary>
-    public WeightMatrix Repack(in WeightMatrix plain)
+    public WeightMatrix Repack(in WeightMatrix plain) => RepackAll([plain])[0];
+
+    /// <summary>
+    /// Each of <paramref name="plain"/> in its format's layout where one fits (else the matrix itself, untouched), packed
+    /// in one pass over <see cref="MatMul.Threads"/> threads. <paramref name="packed"/>, when given, is called once per
+    /// repacked matrix (its index in <paramref name="plain"/>) as soon as its last group is written, from whichever
+    /// worker wrote it: the plain bytes are not read again after that.
+    /// </summary>
+    public WeightMatrix[] RepackAll(ReadOnlySpan<WeightMatrix> plain, Action<int>? packed = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (plain.Layout is not null || _layoutFor(plain.Type) is not { } layout || !layout.Fits(plain.Rows, plain.Cols))
-            return plain;
-        var cols = plain.Cols;
-        var groups = plain.Rows / layout.RowGroup;
-        var groupBytes = layout.GroupBytes(cols);
-        var plainGroupBytes = layout.RowGroup * plain.RowBytes;
-        var total = groups * groupBytes;
-        var memory = (byte*)NativeMemory.AlignedAlloc((nuint)total, 64);
-        _allocations.Add((nint)memory);
+        var result = plain.ToArray();
+        var jobs = Plan(result, out var total);
+        if (jobs.Count == 0)
+            return result;
+
+        var region = Allocate(total);
+        foreach (var job in jobs)
+            result[job.Index] = new WeightMatrix(job.Plain.Type, (nint)(region + job.Offset), job.Plain.Rows, job.Plain.Cols, job.Layout);
+        Fill(jobs, region, packed);
+        Count += jobs.Count;
         Bytes += total;
-        Count++;
-        var source = (byte*)plain.Data;
-        Parallel.For(0, groups, g => layout.Pack(
-            new ReadOnlySpan<byte>(source + g * plainGroupBytes, checked((int)plainGroupBytes)), cols,
-            new Span<byte>(memory + g * groupBytes, checked((int)groupBytes))));
-        return new WeightMatrix(plain.Type, (nint)memory, plain.Rows, cols, layout);
+        return result;
     }
 
-    /// <summary>Frees the repacked matrices; they must no longer be used.</summary>
+    // One matrix to repack: where it comes from, where it goes in the region, how its groups are cut into chunks.
+    private sealed class Job(int index, WeightMatrix plain, WeightLayout layout, long offset)
+    {
+        public int Index { get; } = index;
+        public WeightMatrix Plain { get; } = plain;
+        public WeightLayout Layout { get; } = layout;
+        public long Offset { get; } = offset;
+        public int Groups => Plain.Rows / Layout.RowGroup;
+        public long GroupBytes => Layout.GroupBytes(Plain.Cols);
+        public long PlainGroupBytes => Layout.RowGroup * Plain.RowBytes;
+        public int GroupsPerChunk => (int)Math.Clamp(ChunkBytes / PlainGroupBytes, 1, Groups);
+        public int Chunks => (Groups + GroupsPerChunk - 1) / GroupsPerChunk;
+        public int Remaining;
+    }
+
+    // The matrices that take a layout, in the order their bytes lie in memory (the file's order: sequential reads),
+    // each placed at a 64-byte boundary of one region of `total` bytes.
+    private List<Job> Plan(WeightMatrix[] plain, out long total)
+    {
+        var jobs = new List<Job>();
+        total = 0;
+        foreach (var i in Enumerable.Range(0, plain.Length).OrderBy(i => plain[i].Data))
+        {
+            var m = plain[i];
+            if (m.Layout is not null || _layoutFor(m.Type) is not { } layout || !layout.Fits(m.Rows, m.Cols))
+                continue;
+            var job = new Job(i, m, layout, total);
+            job.Remaining = job.Chunks;
+            jobs.Add(job);
+            total += (job.Groups * job.GroupBytes + 63) & ~63L;
+        }
+        return jobs;
+    }
+
+    private byte* Allocate(long total)
+    {
+        var region = (byte*)NativeMemory.AlignedAlloc((nuint)total, RegionAlignment);
+        _regions.Add(((nint)region, total));
+        return region;
+    }
+
+    // Workers claim chunks in source order; the worker that writes a matrix's last chunk reports it, and the first
+    // chunk of each matrix asks the OS to start reading the next matrix's pages (a no-op when they are cached).
+    private static void Fill(List<Job> jobs, byte* region, Action<int>? packed)
+    {
+        var chunks = new List<(Job Job, int First)>();
+        foreach (var job in jobs)
+        {
+            for (var c = 0; c < job.Chunks; c++)
+                chunks.Add((job, c * job.GroupsPerChunk));
+        }
+        var next = -1;
+        var workers = Math.Clamp(MatMul.Threads, 1, chunks.Count);
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ =>
+        {
+            int c;
+            while ((c = Interlocked.Increment(ref next)) < chunks.Count)
+            {
+                var (job, first) = chunks[c];
+                if (first == 0 && jobs.IndexOf(job) + 1 is var n && n < jobs.Count)
+                    Advise((byte*)jobs[n].Plain.Data, jobs[n].Plain.ByteSize, MadviseWillNeed);
+                PackChunk(job, first, region);
+                if (Interlocked.Decrement(ref job.Remaining) == 0)
+                    packed?.Invoke(job.Index);
+            }
+        });
+    }
+
+    private static void PackChunk(Job job, int first, byte* region)
+    {
+        var layout = job.Layout;
+        var cols = job.Plain.Cols;
+        var plainGroupBytes = job.PlainGroupBytes;
+        var groupBytes = job.GroupBytes;
+        var source = (byte*)job.Plain.Data;
+        var destination = region + job.Offset;
+        var end = Math.Min(job.Groups, first + job.GroupsPerChunk);
+        // Map the chunk's pages in two system calls rather than a page fault per page (a hint: older kernels refuse it).
+        Advise(destination + first * groupBytes, (end - first) * groupBytes, MadvisePopulateWrite);
+        Advise(source + first * plainGroupBytes, (end - first) * plainGroupBytes, MadvisePopulateRead);
+        for (var g = first; g < end; g++)
+        {
+            layout.Pack(new ReadOnlySpan<byte>(source + g * plainGroupBytes, checked((int)plainGroupBytes)), cols,
+                new Span<byte>(destination + g * groupBytes, checked((int)groupBytes)));
+        }
+    }
+
+    // madvise over the whole pages that [start, start + length) touches (Linux only).
+    private static void Advise(byte* start, long length, int advice)
+    {
+        if (!OperatingSystem.IsLinux())
+            return;
+        var page = Environment.SystemPageSize;
+        var from = (nint)start & ~(nint)(page - 1);
+        var to = ((nint)start + (nint)length + page - 1) & ~(nint)(page - 1);
+        _ = Madvise(from, (nuint)(to - from), advice);
+    }
+
+    [LibraryImport("libc", EntryPoint = "madvise")]
+    private static partial int Madvise(nint address, nuint length, int advice);
+
+    /// <summary>Frees the repacked matrices (<see cref="Count"/> and <see cref="Bytes"/> become 0); they must no longer be used.</summary>
     public void Dispose()
     {
         if (_disposed)
             return;
         _disposed = true;
-        foreach (var p in _allocations)
-            NativeMemory.AlignedFree((void*)p);
-        _allocations.Clear();
+        foreach (var (pointer, _) in _regions)
+            NativeMemory.AlignedFree((void*)pointer);
+        _regions.Clear();
+        Count = 0;
+        Bytes = 0;
     }
 }

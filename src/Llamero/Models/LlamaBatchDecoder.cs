@@ -9,6 +9,7 @@ namespace Llamero.Models;
 /// </summary>
 public sealed class LlamaBatchDecoder : IBatchDecoder
 {
+    private readonly LlamaModel _model;
     private readonly LlamaWeights _weights;
     private readonly LlamaForward _forward;
     private readonly int[] _tokens;              // (MaxTokens) the step's tokens, sequence after sequence
@@ -20,6 +21,7 @@ public sealed class LlamaBatchDecoder : IBatchDecoder
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSequences, 1);
+        _model = model;
         _weights = model.Weights;
         VocabSize = model.Config.VocabSize;
         MaxTokens = maxTokens;
@@ -50,6 +52,7 @@ public sealed class LlamaBatchDecoder : IBatchDecoder
         try
         {
             var rows = Gather(batch);
+            using var reading = _model.BeginForward();
             _forward.Run(_tokens.AsSpan(0, rows), _sequences.AsSpan(0, count), OutputRows.LastOfEachSequence, _logits);
             for (var i = 0; i < count; i++)
                 _sessions[i].Advance(_sequences[i].Count);

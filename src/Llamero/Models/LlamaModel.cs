@@ -6,12 +6,15 @@ namespace Llamero.Models;
 
 /// <summary>
 /// A Llama-family model loaded from a GGUF file: hyper-parameters, weights viewed in the memory-mapped file, and
-/// the tokenizer. Create one <see cref="IModelSession"/> per sequence. Disposing the model unmaps the file, so
-/// dispose its sessions first.
+/// the tokenizer. Create one <see cref="IModelSession"/> per sequence. Disposing the model unmaps the file and frees
+/// the repacked weights: dispose its sessions first. A forward pass still running then finishes before the memory goes,
+/// and a session evaluating afterwards gets an <see cref="ObjectDisposedException"/> rather than reading freed memory.
 /// </summary>
 public sealed class LlamaModel : IDisposable
 {
     private readonly RepackedWeights? _repacked;
+    private int _passes;   // forward passes reading the weights right now
+    private int _disposed;
 
     private LlamaModel(GgufFile file, LlamaConfig config, LlamaWeights weights, Tokenizer tokenizer, RepackedWeights? repacked)
     {
@@ -84,11 +87,40 @@ public sealed class LlamaModel : IDisposable
     /// </summary>
     public LlamaBatchDecoder CreateBatchDecoder(int maxTokens, int maxSequences) => new(this, maxTokens, maxSequences);
 
-    /// <summary>Unmaps the file and frees the repacked weights.</summary>
+    /// <summary>Unmaps the file and frees the repacked weights, once the forward passes running now have finished;
+    /// the model's sessions cannot evaluate afterwards.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        var wait = new SpinWait();
+        while (Volatile.Read(ref _passes) != 0)
+            wait.SpinOnce();
         File.Dispose();
         _repacked?.Dispose();
+    }
+
+    /// <summary>
+    /// Marks a forward pass that reads the weights until the returned scope is disposed: <see cref="Dispose"/> waits for
+    /// it, and a pass begun after <see cref="Dispose"/> throws instead of reading unmapped or freed memory.
+    /// </summary>
+    internal ForwardScope BeginForward()
+    {
+        // Both sides use full fences (Interlocked), so either Dispose sees this pass or this pass sees Dispose.
+        Interlocked.Increment(ref _passes);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            Interlocked.Decrement(ref _passes);
+            throw new ObjectDisposedException(nameof(LlamaModel), "The model of this session was disposed: dispose sessions before their model.");
+        }
+        return new ForwardScope(this);
+    }
+
+    /// <summary>One forward pass reading the weights (see <see cref="BeginForward"/>).</summary>
+    internal readonly struct ForwardScope(LlamaModel model) : IDisposable
+    {
+        /// <summary>Ends the pass.</summary>
+        public void Dispose() => Interlocked.Decrement(ref model._passes);
     }
 
     // Touches one byte per page of every tensor, so the OS reads the file in now, with visible progress.

@@ -12,6 +12,7 @@ public sealed partial class LlamaSession : IModelSession
     /// <summary>Most tokens evaluated in one forward pass (llama.cpp's default micro-batch).</summary>
     public const int MaxBatch = 512;
 
+    private readonly LlamaModel _model;
     private readonly LlamaConfig _config;
     private readonly LlamaWeights _weights;
     private readonly Rope _rope;
@@ -26,6 +27,7 @@ public sealed partial class LlamaSession : IModelSession
     {
         if (contextSize <= 0)
             throw new ArgumentOutOfRangeException(nameof(contextSize), contextSize, "The context must hold at least one token.");
+        _model = model;
         _config = model.Config;
         _weights = model.Weights;
         _rope = new Rope(_config.Rope);
@@ -148,6 +150,7 @@ public sealed partial class LlamaSession : IModelSession
     private void Forward(ReadOnlySpan<int> tokens, OutputRows outputRows, Span<float> logits)
     {
         var forward = _forward ??= new LlamaForward(_config, _weights, _batchCapacity, ContextSize);
+        using var reading = _model.BeginForward();
         var rows = new SequenceRows(_cache, Position, tokens.Length);
         forward.Run(tokens, new ReadOnlySpan<SequenceRows>(in rows), outputRows, logits);
         Position += tokens.Length;

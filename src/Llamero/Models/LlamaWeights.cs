@@ -55,7 +55,7 @@ public sealed class LlamaWeights
     public static LlamaWeights FromGguf(GgufFile file, LlamaConfig config, RepackedWeights? repacked = null)
     {
         var dim = config.EmbeddingLength;
-        var binder = new Binder(file, repacked);
+        var binder = new Binder(file);
         var layers = new LlamaLayerWeights[config.BlockCount];
         for (var l = 0; l < layers.Length; l++)
         {
@@ -74,13 +74,44 @@ public sealed class LlamaWeights
             };
         }
         var embedding = binder.Matrix("token_embd.weight", config.VocabSize, dim);
-        return new LlamaWeights
+        var weights = new LlamaWeights
         {
             TokenEmbedding = embedding,
             Layers = layers,
             OutputNorm = binder.Vector("output_norm.weight", dim),
             Output = file.TryGetTensor("output.weight", out _) ? binder.Multiplied("output.weight", config.VocabSize, dim) : embedding,
             RopeFrequencyFactors = file.TryGetTensor("rope_freqs.weight", out _) ? binder.Vector("rope_freqs.weight", config.Rope.Dimensions / 2) : null,
+        };
+        return repacked is null ? weights : weights.Repack(file, binder.MultipliedTensors, repacked);
+    }
+
+    // Every shape is checked before anything is copied; then all multiplied matrices are packed in one pass, and each
+    // one's mapped pages released as soon as its copy is complete.
+    private LlamaWeights Repack(GgufFile file, List<(GgufTensorInfo Info, WeightMatrix Matrix)> multiplied, RepackedWeights repacked)
+    {
+        var packed = repacked.RepackAll([.. multiplied.Select(m => m.Matrix)], i => file.ReleaseTensorPages(multiplied[i].Info));
+        var byData = new Dictionary<nint, WeightMatrix>();
+        for (var i = 0; i < packed.Length; i++)
+            byData[multiplied[i].Matrix.Data] = packed[i];
+        WeightMatrix Swap(WeightMatrix m) => byData.GetValueOrDefault(m.Data, m);
+        return new LlamaWeights
+        {
+            TokenEmbedding = TokenEmbedding,
+            Layers = [.. Layers.Select(l => new LlamaLayerWeights
+            {
+                AttentionNorm = l.AttentionNorm,
+                Query = Swap(l.Query),
+                Key = Swap(l.Key),
+                Value = Swap(l.Value),
+                Output = Swap(l.Output),
+                FeedForwardNorm = l.FeedForwardNorm,
+                Gate = Swap(l.Gate),
+                Up = Swap(l.Up),
+                Down = Swap(l.Down),
+            })],
+            OutputNorm = OutputNorm,
+            Output = Swap(Output),
+            RopeFrequencyFactors = RopeFrequencyFactors,
         };
     }
 
@@ -93,9 +124,12 @@ public sealed class LlamaWeights
         QuantFormats.Get(e.Type).Dequantize(e.Row(token), destination[..e.Cols]);
     }
 
-    private sealed class Binder(GgufFile file, RepackedWeights? repacked)
+    private sealed class Binder(GgufFile file)
     {
         private readonly string _name = Path.GetFileName(file.Path);
+
+        /// <summary>The matrices bound with <see cref="Multiplied"/>, in binding order.</summary>
+        public List<(GgufTensorInfo Info, WeightMatrix Matrix)> MultipliedTensors { get; } = [];
 
         private GgufTensorInfo Find(string tensor, params long[] shape)
         {
@@ -121,16 +155,12 @@ public sealed class LlamaWeights
             return new WeightMatrix(info.Type, file.GetTensorPointer(info), rows, cols);
         }
 
-        // A matrix the forward pass only multiplies by: repacked when a layout fits, its file pages then released.
+        // A matrix the forward pass only multiplies by (never looks a row up in): the loader may repack it.
         public WeightMatrix Multiplied(string tensor, int rows, int cols)
         {
             var plain = Matrix(tensor, rows, cols);
-            if (repacked is null)
-                return plain;
-            var matrix = repacked.Repack(in plain);
-            if (matrix.Layout is not null)
-                file.ReleaseTensorPages(file.GetTensor(tensor));
-            return matrix;
+            MultipliedTensors.Add((file.GetTensor(tensor), plain));
+            return plain;
         }
 
         public float[] Vector(string tensor, int length)

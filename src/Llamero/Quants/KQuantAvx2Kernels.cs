@@ -64,7 +64,7 @@ internal static class KQuantAvx2Kernels
 
     /// <summary>Σ over one block of one row: all four level-vector pairs against the row's activations.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> BlockSum<TBlock>(ref TBlock b, ref byte xb, ref byte q8) where TBlock : struct, IKQuantAvx2Block =>
+    internal static Vector256<int> BlockSum<TBlock>(ref TBlock b, ref byte xb, ref byte q8) where TBlock : struct, IKQuantAvx2Block =>
         PairSum(ref b, ref xb, ref q8, 0) + PairSum(ref b, ref xb, ref q8, 1) + PairSum(ref b, ref xb, ref q8, 2) + PairSum(ref b, ref xb, ref q8, 3);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -183,7 +183,7 @@ internal static class KQuantAvx2Kernels
 
     /// <summary>Stores level vectors 2p, 2p+1 at slots 2p, 2p+1 and their scales at slots 8+2p, 9+2p.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Unpack<TBlock>(ref TBlock b, ref byte xb, ref Vector256<byte> u, int p) where TBlock : struct, IKQuantAvx2Block
+    internal static void Unpack<TBlock>(ref TBlock b, ref byte xb, ref Vector256<byte> u, int p) where TBlock : struct, IKQuantAvx2Block
     {
         b.Pair(ref xb, p, out var l0, out var l1, out var s0, out var s1);
         Unsafe.Add(ref u, 2 * p) = l0;
@@ -196,7 +196,7 @@ internal static class KQuantAvx2Kernels
     private static Vector256<int> Product(Vector256<byte> levels, Vector256<short> scales, ref byte q8, nint k) =>
         Avx2.MultiplyAddAdjacent(scales, Avx2.MultiplyAddAdjacent(levels, Vector256.LoadUnsafe(ref q8, (nuint)(32 * k)).AsSByte()));
 
-    private static void Sum4(ref Vector256<byte> u, ref byte qa, ref byte qb, ref byte qc, ref byte qd,
+    internal static void Sum4(ref Vector256<byte> u, ref byte qa, ref byte qb, ref byte qc, ref byte qd,
         out Vector256<int> sa, out Vector256<int> sb, out Vector256<int> sc, out Vector256<int> sd)
     {
         // Locals, not the out parameters: those live in memory and would put a store-load on every add.
@@ -216,7 +216,7 @@ internal static class KQuantAvx2Kernels
         sd = d;
     }
 
-    private static Vector256<int> Sum1(ref Vector256<byte> u, ref byte q)
+    internal static Vector256<int> Sum1(ref Vector256<byte> u, ref byte q)
     {
         var s = Vector256<int>.Zero;
         for (nint k = 0; k < 8; k++)

@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Llamero.Gguf;
+using Llamero.Quants.Interleaved;
 
 namespace Llamero.Quants;
 
@@ -8,7 +10,7 @@ namespace Llamero.Quants;
 public sealed partial class Q2_K
 {
     /// <summary>A Q2_K block for the AVX2 kernels: level vector 4h+j is bits 2j of the 32 bytes of half h.</summary>
-    private struct Avx2Block : IKQuantAvx2Block
+    internal struct Avx2Block : IKQuantx8Block
     {
         private Vector256<byte> _scalesLow;
         private Vector256<byte> _scalesHigh;
@@ -18,15 +20,23 @@ public sealed partial class Q2_K
         public float D { get; private set; }
         public float DMin { get; private set; }
         public Vector256<short> Coefficients { get; private set; }
+        static GgmlType IKQuantx8Block.Type => GgmlType.Q2_K;
+        public static int ScaleOffset => DOffset;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Load(ref byte xb)
         {
+            LoadScales(ref xb);
+            D = KQuantHelpers.ReadHalf(ref xb, DOffset);
+            DMin = -KQuantHelpers.ReadHalf(ref xb, DMinOffset);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void LoadScales(ref byte xb)
+        {
             var packed = Vector128.LoadUnsafe(ref xb);
             KQuantAvx2Kernels.SplitGroupScales((packed & Vector128.Create((byte)0x0F)).AsSByte(), out _scalesLow, out _scalesHigh);
             Coefficients = Avx2.ConvertToVector256Int16(Vector128.ShiftRightLogical(packed, 4));
-            D = KQuantHelpers.ReadHalf(ref xb, DOffset);
-            DMin = -KQuantHelpers.ReadHalf(ref xb, DMinOffset);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -42,7 +52,7 @@ public sealed partial class Q2_K
         }
     }
 
-    private struct PortableBlock : IKQuantPortableBlock
+    internal struct PortableBlock : IKQuantPortableBlock
     {
         public static int BlockBytes => Q2_K.BlockBytes;
         public static bool HasMins => true;

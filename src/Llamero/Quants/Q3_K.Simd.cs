@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Llamero.Gguf;
+using Llamero.Quants.Interleaved;
 
 namespace Llamero.Quants;
 
@@ -21,7 +23,7 @@ public sealed partial class Q3_K
     /// A Q3_K block for the AVX2 kernels: level vector 4h+j is bits 2j of the 32 Qs bytes of half h, plus bit
     /// 4h+j of each HMask byte moved to bit 2 (value 4) by one 16-bit shift; bits crossing bytes are masked off.
     /// </summary>
-    private struct Avx2Block : IKQuantAvx2Block
+    internal struct Avx2Block : IKQuantx8Block
     {
         private Vector256<byte> _scalesLow;
         private Vector256<byte> _scalesHigh;
@@ -32,15 +34,23 @@ public sealed partial class Q3_K
         public float D { get; private set; }
         public readonly float DMin => 0;
         public Vector256<short> Coefficients { get; private set; }
+        static GgmlType IKQuantx8Block.Type => GgmlType.Q3_K;
+        public static int ScaleOffset => DOffset;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Load(ref byte xb)
+        {
+            LoadScales(ref xb);
+            D = KQuantHelpers.ReadHalf(ref xb, DOffset);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void LoadScales(ref byte xb)
         {
             var scales8 = ScalesVector(ref xb);
             KQuantAvx2Kernels.SplitGroupScales(scales8, out _scalesLow, out _scalesHigh);
             Coefficients = Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int16(scales8), 2);
             _high = Vector256.LoadUnsafe(ref xb);
-            D = KQuantHelpers.ReadHalf(ref xb, DOffset);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -59,7 +69,7 @@ public sealed partial class Q3_K
         }
     }
 
-    private struct PortableBlock : IKQuantPortableBlock
+    internal struct PortableBlock : IKQuantPortableBlock
     {
         public static int BlockBytes => Q3_K.BlockBytes;
         public static bool HasMins => false;

@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Llamero.Gguf;
+using Llamero.Quants.Interleaved;
 
 namespace Llamero.Quants;
 
@@ -12,7 +14,7 @@ public sealed partial class Q5_K
     /// A Q5_K block for the AVX2 kernels: chunk p's low nibbles take high bit 2p of each Qh byte, its high
     /// nibbles bit 2p+1, moved to bit 4 by one 16-bit shift (bits crossing bytes are masked off).
     /// </summary>
-    private struct Avx2Block : IKQuantAvx2Block
+    internal struct Avx2Block : IKQuantx8Block
     {
         private Vector256<byte> _scales;
         private Vector256<byte> _high;
@@ -22,15 +24,23 @@ public sealed partial class Q5_K
         public float D { get; private set; }
         public float DMin { get; private set; }
         public Vector256<short> Coefficients { get; private set; }
+        static GgmlType IKQuantx8Block.Type => GgmlType.Q5_K;
+        public static int ScaleOffset => 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Load(ref byte xb)
         {
+            LoadScales(ref xb);
+            D = KQuantHelpers.ReadHalf(ref xb, 0);
+            DMin = -KQuantHelpers.ReadHalf(ref xb, 2);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void LoadScales(ref byte xb)
+        {
             Q4_K.ScalesAndMinsAvx2(ref xb, out _scales, out var mins);
             Coefficients = mins;
             _high = Vector256.LoadUnsafe(ref xb, QhOffset);
-            D = KQuantHelpers.ReadHalf(ref xb, 0);
-            DMin = -KQuantHelpers.ReadHalf(ref xb, 2);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -47,7 +57,7 @@ public sealed partial class Q5_K
         }
     }
 
-    private struct PortableBlock : IKQuantPortableBlock
+    internal struct PortableBlock : IKQuantPortableBlock
     {
         public static int BlockBytes => Q5_K.BlockBytes;
         public static bool HasMins => true;
