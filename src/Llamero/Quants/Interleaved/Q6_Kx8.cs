@@ -123,12 +123,11 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
     public static void Gemm(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
         Span<float> results, int resultStride)
     {
-        if (count <= 0 || activationStride < 0 || resultStride < Rows)
-        {
-            if (count == 0)
-                return;
+        if (count == 0)
+            return;
+        // Result rows may not overlap (a stride under 8 is fine for one row).
+        if (count < 0 || activationStride < 0 || (count > 1 && resultStride < Rows))
             throw new ArgumentException($"Q6_Kx8 Gemm: count {count}, activation stride {activationStride}, result stride {resultStride} (at least {Rows}).");
-        }
         var rowBytes = Q8_K.BlockBytes * (cols / KQuantHelpers.BlockSize);
         if (activationStride < rowBytes || activations.Length < (long)(count - 1) * activationStride + rowBytes
             || results.Length < (long)(count - 1) * resultStride + Rows)

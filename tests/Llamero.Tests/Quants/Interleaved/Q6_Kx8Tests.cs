@@ -133,7 +133,10 @@ public class Q6_Kx8Tests
         Assert.Throws<ArgumentException>(() => Layout.Gemv(SimdPath.Current, group, act, 100, results));
         Assert.Throws<ArgumentException>(() => Layout.Gemv(SimdPath.Current, group, act, 256, new float[7]));
         Assert.Throws<ArgumentException>(() => Layout.Gemm(SimdPath.Current, group, act, Q8_K.BlockBytes, 2, 256, new float[16], 8));
+        Assert.Throws<ArgumentException>(() => Layout.Gemm(SimdPath.Current, group, act, Q8_K.BlockBytes, -1, 256, results, 8));
         Assert.Throws<ArgumentException>(() => Layout.Pack(new byte[PlainBlock], 256, group));
+        Layout.Gemm(SimdPath.Current, group, act, Q8_K.BlockBytes, 0, 256, results, 8); // nothing to do
+        Assert.All(results, r => Assert.Equal(0f, r));
     }
 
     /// <summary>A plain Q6_K block with the given levels, group scales and fp16 <c>d</c>.</summary>
