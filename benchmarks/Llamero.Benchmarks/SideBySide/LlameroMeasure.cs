@@ -11,7 +11,7 @@ internal static class LlameroMeasure
     {
         SpeedBench.UseThreads(r.Threads);
         var open = Stopwatch.StartNew();
-        using var model = LlamaModel.Load(r.Model);
+        using var model = LlamaModel.Load(r.Model, new ModelLoadOptions { RepackWeights = r.Repack });
         double firstToken;
         using (var session = model.CreateSession(64))
         {

@@ -30,7 +30,7 @@ internal sealed record Measurement(
 }
 
 /// <summary>The tests to run in a child process.</summary>
-internal sealed record MeasureRequest(string Engine, string Model, int Threads, int[] Prompt, int[] Generate, int Repetitions)
+internal sealed record MeasureRequest(string Engine, string Model, int Threads, int[] Prompt, int[] Generate, int Repetitions, bool Repack = true)
 {
     public static int[] RandomTokens(int vocab, int count, int seed = 42)
     {

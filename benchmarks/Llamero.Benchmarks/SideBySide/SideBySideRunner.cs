@@ -11,6 +11,7 @@ namespace Llamero.Benchmarks.SideBySide;
 /// generation, the share of the machine's measured read bandwidth the engine reaches.
 /// Options: --shapes tinyllama-1.1b,llama2-7b,synthia70b-2layers  --mixes Q4_K_M,Q8_0,...  --threads 1,2
 /// --pp 128,512  --tg 128  --reps 3  --rounds 2  --models-dir DIR  --vocab FILE  --out FILE.md  --prepare-only (write the models, measure nothing)
+/// --no-repack (Llamero multiplies the file's layout instead of repacking at load, as llama.cpp's -nr; the table says so)
 /// </summary>
 internal static class SideBySideRunner
 {
@@ -18,7 +19,8 @@ internal static class SideBySideRunner
     {
         var o = Options.Parse(args);
         var table = new StringBuilder();
-        table.AppendLine("| shape | mix | size | threads | test | Llamero | llama.cpp | ratio | Llamero % of bandwidth | llama.cpp % of bandwidth |");
+        var llameroName = o.Repack ? "Llamero" : "Llamero --no-repack";
+        table.AppendLine($"| shape | mix | size | threads | test | {llameroName} | llama.cpp | ratio | {llameroName} % of bandwidth | llama.cpp % of bandwidth |");
         table.AppendLine("| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |");
         Console.WriteLine(table.ToString().TrimEnd());
         var bandwidth = new Dictionary<int, double>();
@@ -34,7 +36,7 @@ internal static class SideBySideRunner
             {
                 if (!bandwidth.TryGetValue(threads, out var gbs))
                     bandwidth[threads] = gbs = ReadBandwidth.Measure(threads);
-                var request = new MeasureRequest("", file, threads, o.Prompt, o.Generate, o.Repetitions);
+                var request = new MeasureRequest("", file, threads, o.Prompt, o.Generate, o.Repetitions, o.Repack);
                 var llamero = new List<Measurement>();
                 var llamaCpp = new List<Measurement>();
                 for (var round = 0; round < o.Rounds; round++)
@@ -76,7 +78,7 @@ internal static class SideBySideRunner
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
             psi.ArgumentList.Add(dll);
         foreach (var a in new[] { "measure", r.Engine, r.Model, r.Threads.ToString(CultureInfo.InvariantCulture),
-                     string.Join(',', r.Prompt), string.Join(',', r.Generate), r.Repetitions.ToString(CultureInfo.InvariantCulture) })
+                     string.Join(',', r.Prompt), string.Join(',', r.Generate), r.Repetitions.ToString(CultureInfo.InvariantCulture), r.Repack ? "repack" : "no-repack" })
             psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var output = p.StandardOutput.ReadToEnd();
@@ -87,11 +89,12 @@ internal static class SideBySideRunner
         return Measurement.FromJson(line);
     }
 
-    /// <summary>The child side: <c>measure ENGINE MODEL THREADS PP,.. TG,.. REPS</c>, one JSON line on stdout.</summary>
+    /// <summary>The child side: <c>measure ENGINE MODEL THREADS PP,.. TG,.. REPS [repack|no-repack]</c>, one JSON line on stdout.</summary>
     public static int Measure(string[] args)
     {
         int[] List(string s) => s.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
-        var r = new MeasureRequest(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), List(args[4]), List(args[5]), int.Parse(args[6], CultureInfo.InvariantCulture));
+        var r = new MeasureRequest(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), List(args[4]), List(args[5]), int.Parse(args[6], CultureInfo.InvariantCulture),
+            Repack: args.Length <= 7 || args[7] != "no-repack");
         var m = r.Engine == "llamero" ? LlameroMeasure.Run(r) : LlamaCppMeasure.Run(r);
         Console.WriteLine(m.ToJson());
         return 0;
@@ -101,7 +104,7 @@ internal static class SideBySideRunner
     private static string Pct(double v) => (v * 100).ToString("F0", CultureInfo.InvariantCulture) + "%";
     private static string Gb(long bytes) => (bytes / 1e9).ToString("F2", CultureInfo.InvariantCulture);
 
-    private sealed record Options(string[] Shapes, string[] Mixes, int[] Threads, int[] Prompt, int[] Generate, int Repetitions, int Rounds, string ModelsDir, string Vocab, string? Out, bool PrepareOnly)
+    private sealed record Options(string[] Shapes, string[] Mixes, int[] Threads, int[] Prompt, int[] Generate, int Repetitions, int Rounds, string ModelsDir, string Vocab, string? Out, bool PrepareOnly, bool Repack)
     {
         public static Options Parse(string[] args)
         {
@@ -123,7 +126,8 @@ internal static class SideBySideRunner
                 Get("--models-dir", Path.Combine(Path.GetTempPath(), "llamero-bench-models")),
                 Get("--vocab", Path.Combine(repo, "..", "shared", "models", "llama-cpp-vocab", "ggml-vocab-llama-spm.gguf")),
                 args.Contains("--out") ? Get("--out", "") : null,
-                args.Contains("--prepare-only"));
+                args.Contains("--prepare-only"),
+                !args.Contains("--no-repack"));
         }
 
         private static string FindRepoRoot()

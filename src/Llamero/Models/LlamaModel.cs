@@ -56,10 +56,11 @@ public sealed class LlamaModel : IDisposable
         try
         {
             var config = LlamaConfig.FromGguf(file);
-            // Read the file in first: repacking then copies from memory and releases each tensor's pages as it goes.
-            if (progress is not null)
-                Prefetch(file, progress);
-            var weights = LlamaWeights.FromGguf(file, config, repacked);
+            // Repacking reads the matrices it copies (in parallel, in file order) and reports each one as it lands;
+            // the tensors left in the file are read in afterwards, so no page is read twice.
+            var loading = progress is null ? null : new LoadProgress(file, progress);
+            var weights = LlamaWeights.FromGguf(file, config, repacked, loading is null ? null : loading.Done);
+            loading?.ReadRest();
             if (weights.RopeFrequencyFactors is { } factors)
                 config = config with { Rope = config.Rope with { FrequencyFactors = factors } };
             var tokenizer = Tokenizer.FromGguf(file);
@@ -121,23 +122,5 @@ public sealed class LlamaModel : IDisposable
     {
         /// <summary>Ends the pass.</summary>
         public void Dispose() => Interlocked.Decrement(ref model._passes);
-    }
-
-    // Touches one byte per page of every tensor, so the OS reads the file in now, with visible progress.
-    private static unsafe void Prefetch(GgufFile file, IProgress<double> progress)
-    {
-        const int page = 4096;
-        var total = Math.Max(1, file.Tensors.Sum(t => t.ByteSize));
-        long done = 0;
-        var sink = 0;
-        foreach (var tensor in file.Tensors)
-        {
-            var p = (byte*)file.GetTensorPointer(tensor);
-            for (long i = 0; i < tensor.ByteSize; i += page)
-                sink += p[i];
-            done += tensor.ByteSize;
-            progress.Report((double)done / total);
-        }
-        GC.KeepAlive(sink);
     }
 }

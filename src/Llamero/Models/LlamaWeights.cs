@@ -48,11 +48,12 @@ public sealed class LlamaWeights
     /// <summary>
     /// Binds and checks every tensor the forward pass reads. With <paramref name="repacked"/>, the matrices only ever
     /// multiplied (not the token embedding, whose rows are looked up) are repacked into their format's interleaved
-    /// layout where it has one, and their mapped pages released.
+    /// layout where it has one, and their mapped pages released; <paramref name="repackedTensor"/> hears of each as its
+    /// copy completes (from the repacking workers, concurrently).
     /// </summary>
     /// <exception cref="InvalidDataException">A tensor is missing or its shape contradicts <paramref name="config"/> (named).</exception>
     /// <exception cref="NotSupportedException">A tensor's type is not computed yet (named).</exception>
-    public static LlamaWeights FromGguf(GgufFile file, LlamaConfig config, RepackedWeights? repacked = null)
+    public static LlamaWeights FromGguf(GgufFile file, LlamaConfig config, RepackedWeights? repacked = null, Action<GgufTensorInfo>? repackedTensor = null)
     {
         var dim = config.EmbeddingLength;
         var binder = new Binder(file);
@@ -82,14 +83,19 @@ public sealed class LlamaWeights
             Output = file.TryGetTensor("output.weight", out _) ? binder.Multiplied("output.weight", config.VocabSize, dim) : embedding,
             RopeFrequencyFactors = file.TryGetTensor("rope_freqs.weight", out _) ? binder.Vector("rope_freqs.weight", config.Rope.Dimensions / 2) : null,
         };
-        return repacked is null ? weights : weights.Repack(file, binder.MultipliedTensors, repacked);
+        return repacked is null ? weights : weights.Repack(file, binder.MultipliedTensors, repacked, repackedTensor);
     }
 
     // Every shape is checked before anything is copied; then all multiplied matrices are packed in one pass, and each
     // one's mapped pages released as soon as its copy is complete.
-    private LlamaWeights Repack(GgufFile file, List<(GgufTensorInfo Info, WeightMatrix Matrix)> multiplied, RepackedWeights repacked)
+    private LlamaWeights Repack(GgufFile file, List<(GgufTensorInfo Info, WeightMatrix Matrix)> multiplied, RepackedWeights repacked,
+        Action<GgufTensorInfo>? repackedTensor)
     {
-        var packed = repacked.RepackAll([.. multiplied.Select(m => m.Matrix)], i => file.ReleaseTensorPages(multiplied[i].Info));
+        var packed = repacked.RepackAll([.. multiplied.Select(m => m.Matrix)], i =>
+        {
+            file.ReleaseTensorPages(multiplied[i].Info);
+            repackedTensor?.Invoke(multiplied[i].Info);
+        });
         var byData = new Dictionary<nint, WeightMatrix>();
         for (var i = 0; i < packed.Length; i++)
             byData[multiplied[i].Matrix.Data] = packed[i];

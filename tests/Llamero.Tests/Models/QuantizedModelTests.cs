@@ -35,8 +35,12 @@ public class QuantizedModelTests(ITestOutputHelper output)
     // Q5_K mixes already show such flips inside the prompt (5 of 24 positions on two of three seeds, against none for
     // every other mix): Llamero's Q5_K dot product is not bit-identical to ggml's AVX2 one, so their prompt logits get
     // the flip tolerance. The greedy tokens must agree all the same.
+    // Q4_K mixes likewise since Q4_K matrices are repacked (Q4_Kx8: one float accumulator per row and super-block, the
+    // order of llama.cpp's repacked kernel): the oracle here matches Llamero's plain rows to 7e-6 but the repacked rows
+    // flip one activation step from position 4 of the Q4_K_S prompt on (0.2 to 0.4 after it).
     private static double PromptToleranceFor(LLamaFtype mix) =>
-        mix is LLamaFtype.MOSTLY_Q5_K_S or LLamaFtype.MOSTLY_Q5_K_M ? GenerationTolerance : PromptTolerance;
+        mix is LLamaFtype.MOSTLY_Q5_K_S or LLamaFtype.MOSTLY_Q5_K_M or LLamaFtype.MOSTLY_Q4_K_S or LLamaFtype.MOSTLY_Q4_K_M
+            ? GenerationTolerance : PromptTolerance;
 
     [Theory]
     [InlineData(LLamaFtype.MOSTLY_Q4_0)]

@@ -120,6 +120,20 @@ public sealed class RepackLoadTests : IDisposable
     }
 
     [Fact]
+    public void Loading_with_progress_counts_each_tensor_once_and_does_not_read_the_repacked_ones_back()
+    {
+        var reports = new List<double>();
+        using var model = LlamaModel.Load(Quantized.Value, Reference, new SyncProgress(reports.Add));
+        Assert.Equal(1.0, reports[^1], 9);
+        Assert.True(reports.SequenceEqual(reports.Order()), string.Join(", ", reports));
+        Assert.True(reports.Count >= model.Repacked.Matrices, $"{reports.Count} reports");
+        var repackedBytes = RepackedTensors(model).Sum(t => t.ByteSize);
+        var resident = ProcessMemory.ResidentBytesOfMapping(model.File.GetTensorPointer(model.File.Tensors[0]));
+        var plainBytes = model.File.Tensors.Sum(t => t.ByteSize) - repackedBytes;
+        Assert.True(resident < plainBytes + repackedBytes / 2, $"{resident} bytes resident; the tensors left plain hold {plainBytes}, the repacked {repackedBytes}");
+    }
+
+    [Fact]
     public void A_byte_split_model_whose_repacked_tensor_straddles_the_cut_loads_and_predicts_the_same()
     {
         var source = Quantized.Value;
@@ -192,6 +206,11 @@ public sealed class RepackLoadTests : IDisposable
         model.Dispose();
         var finished = await worker.WaitAsync(TimeSpan.FromMinutes(2));
         Assert.True(finished >= 1, finished.ToString(CultureInfo.InvariantCulture));
+    }
+
+    private sealed class SyncProgress(Action<double> report) : IProgress<double>
+    {
+        public void Report(double value) => report(value);
     }
 
     private static IEnumerable<GgufTensorInfo> RepackedTensors(LlamaModel model)

@@ -10,6 +10,7 @@ public static class InterleavedLayouts
 {
     private static readonly Dictionary<GgmlType, WeightLayout> Layouts = new()
     {
+        [GgmlType.Q4_K] = WeightLayout.Of<Q4_Kx8>("Q4_Kx8"),
         [GgmlType.Q2_K] = WeightLayout.Of<KQuantx8<Q2_K.Avx2Block, Q2_K.PortableBlock>>("Q2_Kx8"),
         [GgmlType.Q3_K] = WeightLayout.Of<KQuantx8<Q3_K.Avx2Block, Q3_K.PortableBlock>>("Q3_Kx8"),
         [GgmlType.Q5_K] = WeightLayout.Of<KQuantx8<Q5_K.Avx2Block, Q5_K.PortableBlock>>("Q5_Kx8"),

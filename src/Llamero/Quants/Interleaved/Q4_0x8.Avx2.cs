@@ -13,8 +13,8 @@ internal sealed partial class Q4_0x8
 {
     // Activation blocks whose 8·Σa are computed ahead of the block loop at a time (a small stack table).
     private const int SumChunkBlocks = 64;
-    // Activation rows one Gemm pass multiplies while the weight block's nibbles stay in registers.
-    private const int GemmRows = 4;
+    // Activation rows one Gemm pass multiplies while the weight block's nibbles stay in registers (InterleavedKernel's tile).
+    private const int GemmRows = 16;
 
     /// <summary>Widens eight fp16 scales (sign-extended to 32 bits) to floats.</summary>
     private interface IScales
@@ -63,7 +63,7 @@ internal sealed partial class Q4_0x8
                 ref var ab = ref Unsafe.Add(ref a, (nint)(k0 + k) * ActivationBlockBytes);
                 var h = Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref Unsafe.As<byte, short>(ref gb)));
                 magnitudes = Avx2.Max(magnitudes, h & Vector256.Create(0x7FFF));
-                acc = new Nibbles8(ref gb).Step(ref ab, Unsafe.Add(ref sums, k), TScales.Widen(h), acc);
+                acc = new Nibbles8(ref gb).Step(ref ab, ref Unsafe.Add(ref sums, k), TScales.Widen(h), acc);
             }
         }
         if (typeof(TScales) == typeof(FiniteScales) && Vector256.GreaterThanOrEqualAny(magnitudes, Vector256.Create(0x7C00)))
@@ -72,60 +72,57 @@ internal sealed partial class Q4_0x8
         return true;
     }
 
-    /// <summary>Every whole pass of <see cref="GemmRows"/> activation rows; returns the rows done.</summary>
-    private static int GemmAvx2(ref byte g, ref byte a, int stride, int count, int blocks, ref float y, int resultStride)
+    /// <summary>Every activation row, <see cref="GemmRows"/> at a time.</summary>
+    private static void GemmAvx2(ref byte g, ref byte a, int stride, int count, int blocks, ref float y, int resultStride)
     {
         var exact = HasInfiniteOrNaNScale(ref g, blocks);
-        var b = 0;
-        for (; b + GemmRows <= count; b += GemmRows)
+        for (var b = 0; b < count; b += GemmRows)
         {
             ref var ab = ref Unsafe.Add(ref a, (nint)b * stride);
             ref var yb = ref Unsafe.Add(ref y, (nint)b * resultStride);
+            var rows = Math.Min(GemmRows, count - b);
             if (exact)
-                Gemm4Avx2<ExactScales>(ref g, ref ab, stride, blocks, ref yb, resultStride);
+                GemmRowsAvx2<ExactScales>(ref g, ref ab, stride, rows, blocks, ref yb, resultStride);
             else
-                Gemm4Avx2<FiniteScales>(ref g, ref ab, stride, blocks, ref yb, resultStride);
+                GemmRowsAvx2<FiniteScales>(ref g, ref ab, stride, rows, blocks, ref yb, resultStride);
         }
-        return b;
     }
 
-    /// <summary>Four activation rows; per row exactly the steps of <see cref="GemvAvx2{TScales}"/>.</summary>
+    /// <summary>Up to <see cref="GemmRows"/> activation rows: each weight block unpacked once, then per row exactly the
+    /// steps of <see cref="GemvAvx2{TScales}"/> (accumulators in a stack table, as many as there are rows).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     [SkipLocalsInit]
-    private static void Gemm4Avx2<TScales>(ref byte g, ref byte a, int stride, int blocks, ref float y, int resultStride)
+    private static void GemmRowsAvx2<TScales>(ref byte g, ref byte a, int stride, int rows, int blocks, ref float y, int resultStride)
         where TScales : struct, IScales
     {
         Span<int> eightSums = stackalloc int[GemmRows * SumChunkBlocks];
+        Span<Vector256<float>> accumulators = stackalloc Vector256<float>[GemmRows];
+        accumulators.Clear();
         ref var sums = ref MemoryMarshal.GetReference(eightSums);
-        ref var a0 = ref a;
-        ref var a1 = ref Unsafe.Add(ref a, stride);
-        ref var a2 = ref Unsafe.Add(ref a, 2 * stride);
-        ref var a3 = ref Unsafe.Add(ref a, 3 * stride);
-        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        ref var acc = ref MemoryMarshal.GetReference(accumulators);
         for (var k0 = 0; k0 < blocks; k0 += SumChunkBlocks)
         {
             var n = Math.Min(SumChunkBlocks, blocks - k0);
-            var offset = k0 * ActivationBlockBytes;
-            EightActivationSums(ref Unsafe.Add(ref a0, offset), n, ref sums);
-            EightActivationSums(ref Unsafe.Add(ref a1, offset), n, ref Unsafe.Add(ref sums, SumChunkBlocks));
-            EightActivationSums(ref Unsafe.Add(ref a2, offset), n, ref Unsafe.Add(ref sums, 2 * SumChunkBlocks));
-            EightActivationSums(ref Unsafe.Add(ref a3, offset), n, ref Unsafe.Add(ref sums, 3 * SumChunkBlocks));
+            for (var b = 0; b < rows; b++)
+                EightActivationSums(ref Unsafe.Add(ref a, (nint)b * stride + k0 * ActivationBlockBytes), n, ref Unsafe.Add(ref sums, b * SumChunkBlocks));
             for (var k = 0; k < n; k++)
             {
                 ref var gb = ref Unsafe.Add(ref g, (nint)(k0 + k) * GroupBlockBytes);
-                var at = (nint)(k0 + k) * ActivationBlockBytes;
                 var dw = TScales.Widen(Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref Unsafe.As<byte, short>(ref gb))));
                 var w = new Nibbles8(ref gb);
-                acc0 = w.Step(ref Unsafe.Add(ref a0, at), Unsafe.Add(ref sums, k), dw, acc0);
-                acc1 = w.Step(ref Unsafe.Add(ref a1, at), Unsafe.Add(ref sums, SumChunkBlocks + k), dw, acc1);
-                acc2 = w.Step(ref Unsafe.Add(ref a2, at), Unsafe.Add(ref sums, 2 * SumChunkBlocks + k), dw, acc2);
-                acc3 = w.Step(ref Unsafe.Add(ref a3, at), Unsafe.Add(ref sums, 3 * SumChunkBlocks + k), dw, acc3);
+                ref var ab = ref Unsafe.Add(ref a, (nint)(k0 + k) * ActivationBlockBytes);
+                ref var sum = ref Unsafe.Add(ref sums, k);
+                for (var b = 0; b < rows; b++)
+                {
+                    ref var accb = ref Unsafe.Add(ref acc, b);
+                    accb = w.Step(ref ab, ref sum, dw, accb);
+                    ab = ref Unsafe.Add(ref ab, stride);
+                    sum = ref Unsafe.Add(ref sum, SumChunkBlocks);
+                }
             }
         }
-        Vector256.StoreUnsafe(acc0, ref y);
-        Vector256.StoreUnsafe(acc1, ref Unsafe.Add(ref y, resultStride));
-        Vector256.StoreUnsafe(acc2, ref Unsafe.Add(ref y, 2 * resultStride));
-        Vector256.StoreUnsafe(acc3, ref Unsafe.Add(ref y, 3 * resultStride));
+        for (var b = 0; b < rows; b++)
+            Vector256.StoreUnsafe(Unsafe.Add(ref acc, b), ref Unsafe.Add(ref y, (nint)b * resultStride));
     }
 
     /// <summary>True when one of the group's scales is infinite or NaN.</summary>
@@ -206,9 +203,9 @@ internal sealed partial class Q4_0x8
 
         /// <summary><paramref name="acc"/> + float(Σ(q − 8)·a)·(d_w·d_a), one fused multiply-add.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<float> Step(ref byte ab, int eightSum, Vector256<float> dw, Vector256<float> acc)
+        public Vector256<float> Step(ref byte ab, ref int eightSum, Vector256<float> dw, Vector256<float> acc)
         {
-            var s = Dot(ref ab) - Vector256.Create(eightSum);
+            var s = Dot(ref ab) - Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<int, byte>(ref eightSum)));
             var scale = dw * Vector256.Create(Fp16.ToFloat(Unsafe.ReadUnaligned<ushort>(ref ab)));
             return Fma.MultiplyAdd(Avx.ConvertToVector256Single(s), scale, acc);
         }

@@ -103,12 +103,14 @@ internal sealed partial class Q4_0x8 : IInterleavedFormat
         if (count < 1 || activationStride < rowBytes || resultStride < Rows || group.Length < blocks * GroupBlockBytes
             || (long)(count - 1) * activationStride + rowBytes > activations.Length || (long)(count - 1) * resultStride + Rows > results.Length)
             ThrowSizes(group.Length, activations.Length, count, activationStride, results.Length, resultStride, cols);
-        var b = 0;
         if (level is SimdLevel.Avx512 or SimdLevel.Avx2)
-            b = GemmAvx2(ref MemoryMarshal.GetReference(group), ref MemoryMarshal.GetReference(activations), activationStride, count, blocks,
+        {
+            GemmAvx2(ref MemoryMarshal.GetReference(group), ref MemoryMarshal.GetReference(activations), activationStride, count, blocks,
                 ref MemoryMarshal.GetReference(results), resultStride);
-        // Rows left over (all of them off AVX2) run alone: the same steps, so the same bits.
-        for (; b < count; b++)
+            return;
+        }
+        // The other paths run each row alone: the same steps, so the same bits.
+        for (var b = 0; b < count; b++)
             Gemv(level, group, activations.Slice(b * activationStride, rowBytes), cols, results.Slice(b * resultStride, Rows));
     }
 

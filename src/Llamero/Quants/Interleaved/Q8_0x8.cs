@@ -93,7 +93,7 @@ internal sealed partial class Q8_0x8 : IInterleavedFormat
         int cols, Span<float> results, int resultStride)
     {
         var (blocks, rowBytes) = CheckGroup(group.Length, cols);
-        if (count < 1 || activationStride < rowBytes || resultStride < Rows)
+        if (count < 1 || (count > 1 && (activationStride < rowBytes || resultStride < Rows)))
             throw new ArgumentException($"Q8_0x8 Gemm: {count} activation rows {activationStride} bytes apart (a row is {rowBytes}), " +
                 $"results {resultStride} floats apart (a group is {Rows}).");
         CheckLength(activations.Length, (long)(count - 1) * activationStride + rowBytes, "activations");
@@ -103,9 +103,17 @@ internal sealed partial class Q8_0x8 : IInterleavedFormat
         fixed (float* y = results)
         {
             var b = 0;
-            if (Avx2Path(level))
-                for (; b + 4 <= count; b += 4)
-                    Avx2Gemm4(w, a + (long)b * activationStride, activationStride, blocks, y + (long)b * resultStride, resultStride);
+            for (; b + 4 <= count && level != SimdLevel.Scalar; b += 4)
+            {
+                var a4 = a + (long)b * activationStride;
+                var y4 = y + (long)b * resultStride;
+                if (Avx2Path(level))
+                    Avx2Gemm4(w, a4, activationStride, blocks, y4, resultStride);
+                else if (level == SimdLevel.Vector256)
+                    Vector256Gemm4(w, a4, activationStride, blocks, y4, resultStride);
+                else
+                    Vector128Gemm4(w, a4, activationStride, blocks, y4, resultStride);
+            }
             // The rest one row at a time, by the very steps Gemv takes (so every row is bit-identical to it).
             for (; b < count; b++)
                 GemvOn(level, w, a + (long)b * activationStride, blocks, y + (long)b * resultStride);

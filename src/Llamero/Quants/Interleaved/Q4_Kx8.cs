@@ -1,0 +1,235 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Llamero.Gguf;
+using Llamero.Kernels;
+
+namespace Llamero.Quants.Interleaved;
+
+/// <summary>
+/// Q4_K rows interleaved eight at a time (llama.cpp's block_q4_Kx8 idea, our own arrangement). A packed super-block
+/// holds the same super-block (256 weights) of all eight rows in 1152 bytes, exactly 8 plain blocks:
+/// <code>
+///   0    d[8]       fp16, row r at 2r
+///   16   dmin[8]    fp16
+///   32   scales     the 12 packed 6-bit scale/min bytes, byte-major: byte b of row r at 32 + 8b + r
+///   128  qs         for chunk c (64 weights) and unit u (4 bytes): the plain bytes 32c + 4u .. +3 of rows 0..7,
+///                   row r at 128 + 256c + 32u + 4r
+/// </code>
+/// so one 32-byte load of qs is four plain bytes of every row: its low nibbles are weights 64c + 4u .. +3 of
+/// sub-block 2c and its high nibbles the same positions of sub-block 2c + 1 (the plain pairing). Against one
+/// broadcast 4-byte activation run, maddubs + madd give one int32 lane per row, and the eight rows stay in the eight
+/// float lanes of one vector to the end. Nothing is re-encoded, so <see cref="Unpack"/> is a pure byte permutation.
+/// </summary>
+/// <remarks>
+/// Float steps per row and super-block (every path, so all paths and Gemm/Gemv agree bit for bit):
+/// <c>acc = fma(sumi, d·dy, acc)</c>, <c>accMin = fma(Σ min·bsum, dmin·dy, accMin)</c>, result <c>acc − accMin</c>
+/// (llama.cpp's repacked kernel order); sumi = Σ_j scale_j · Σ q·a is exact in int32.
+/// </remarks>
+internal sealed partial class Q4_Kx8 : IInterleavedFormat
+{
+    private const int Rows = 8;
+    private const int PlainBlockBytes = Q4_K.BlockBytes;
+
+    /// <summary>Bytes of one packed super-block of eight rows.</summary>
+    internal const int BlockBytes = Rows * PlainBlockBytes;
+
+    private const int DOffset = 0;
+    private const int DMinOffset = 16;
+    private const int ScalesOffset = 32;
+    private const int QsOffset = 128;
+
+    // Offsets inside a plain Q4_K block.
+    private const int PlainScales = 4;
+    private const int PlainQs = 16;
+
+    public static GgmlType Type => GgmlType.Q4_K;
+    public static int RowGroup => Rows;
+
+    public static long GroupBytes(int cols) => (long)Blocks(cols) * BlockBytes;
+
+    private static int Blocks(int cols) =>
+        cols > 0 && cols % QK_K == 0 ? cols / QK_K : throw new ArgumentException($"Q4_Kx8: a row of {cols} is not whole super-blocks of {QK_K}.");
+
+    private const int QK_K = 256;
+
+    public static void Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group) => Shuffle(plainRows, cols, group, pack: true);
+
+    public static void Unpack(ReadOnlySpan<byte> group, int cols, Span<byte> plainRows) => Shuffle(group, cols, plainRows, pack: false);
+
+    /// <summary>Moves every byte between its plain position (row r, block i) and its packed one; <paramref name="pack"/> picks the direction.</summary>
+    private static void Shuffle(ReadOnlySpan<byte> source, int cols, Span<byte> destination, bool pack)
+    {
+        var blocks = Blocks(cols);
+        var rowBytes = blocks * PlainBlockBytes;
+        var total = blocks * BlockBytes;
+        if (source.Length < total || destination.Length < total)
+            throw new ArgumentException($"Q4_Kx8: {cols} columns need {total} bytes of plain rows and of group; got {(pack ? source.Length : destination.Length)} and {(pack ? destination.Length : source.Length)}.");
+        for (var i = 0; i < blocks; i++)
+        {
+            var packedBlock = i * BlockBytes;
+            for (var r = 0; r < Rows; r++)
+            {
+                var plainBlock = r * rowBytes + i * PlainBlockBytes;
+                Move(source, destination, pack, plainBlock, packedBlock + DOffset + 2 * r, 2);
+                Move(source, destination, pack, plainBlock + 2, packedBlock + DMinOffset + 2 * r, 2);
+                for (var b = 0; b < 12; b++)
+                    Move(source, destination, pack, plainBlock + PlainScales + b, packedBlock + ScalesOffset + 8 * b + r, 1);
+                for (var c = 0; c < 4; c++)
+                    for (var u = 0; u < 8; u++)
+                        Move(source, destination, pack, plainBlock + PlainQs + 32 * c + 4 * u, packedBlock + QsOffset + 256 * c + 32 * u + 4 * r, 4);
+            }
+        }
+    }
+
+    private static void Move(ReadOnlySpan<byte> source, Span<byte> destination, bool pack, int plain, int packed, int length) =>
+        source.Slice(pack ? plain : packed, length).CopyTo(destination.Slice(pack ? packed : plain, length));
+
+    public static void Gemv(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activation, int cols, Span<float> results)
+    {
+        var blocks = Check(group, activation, Q8_K.BlockBytes * Blocks(cols), 1, cols, results, Rows);
+        ref var w = ref MemoryMarshal.GetReference(group);
+        ref var a = ref MemoryMarshal.GetReference(activation);
+        ref var y = ref MemoryMarshal.GetReference(results);
+        switch (KQuantHelpers.Kernel(level))
+        {
+            case KernelKind.Avx512 or KernelKind.Avx2:
+                GemmAvx2(ref w, ref a, 0, 1, blocks, ref y, 0);
+                break;
+            case KernelKind.Vector256 or KernelKind.Vector128:
+                GemvPortable(ref w, ref a, blocks, ref y);
+                break;
+            default:
+                GemvScalar(ref w, ref a, blocks, ref y);
+                break;
+        }
+    }
+
+    public static void Gemm(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
+        Span<float> results, int resultStride)
+    {
+        var blocks = Check(group, activations, activationStride, count, cols, results, resultStride);
+        if (count == 0)
+            return;
+        ref var w = ref MemoryMarshal.GetReference(group);
+        ref var a = ref MemoryMarshal.GetReference(activations);
+        ref var y = ref MemoryMarshal.GetReference(results);
+        var kernel = KQuantHelpers.Kernel(level);
+        if (kernel is KernelKind.Avx512 or KernelKind.Avx2)
+        {
+            GemmAvx2(ref w, ref a, activationStride, count, blocks, ref y, resultStride);
+            return;
+        }
+        // The portable and scalar paths gain nothing from sharing weight loads across rows: one row at a time.
+        for (var b = 0; b < count; b++)
+        {
+            ref var ab = ref Unsafe.Add(ref a, (nint)b * activationStride);
+            ref var yb = ref Unsafe.Add(ref y, (nint)b * resultStride);
+            if (kernel == KernelKind.Scalar)
+                GemvScalar(ref w, ref ab, blocks, ref yb);
+            else
+                GemvPortable(ref w, ref ab, blocks, ref yb);
+        }
+    }
+
+    /// <summary>Validates the spans (whole super-blocks, room for every row and result) and returns the super-blocks per row.</summary>
+    private static int Check(ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
+        ReadOnlySpan<float> results, int resultStride)
+    {
+        var blocks = Blocks(cols);
+        var actBytes = (long)blocks * Q8_K.BlockBytes;
+        if (count < 0 || group.Length < (long)blocks * BlockBytes
+            || (count > 0 && (activationStride < actBytes || activations.Length < (long)(count - 1) * activationStride + actBytes
+                              || resultStride < Rows || results.Length < (long)(count - 1) * resultStride + Rows)))
+            throw new ArgumentException(
+                $"Q4_Kx8: {count} activation row(s) of {cols} (stride {activationStride}, {activations.Length} bytes) against a group of {group.Length} bytes " +
+                $"do not fit, or {results.Length} results (stride {resultStride}) are too few.");
+        return blocks;
+    }
+
+    /// <summary>
+    /// The specification: per super-block, each row's exact int32 sums (sumi = Σ_j scale_j·Σ q·a and Σ_j min_j·bsums)
+    /// and the float steps of the class remarks. The scale and min of sub-block j come from the row's 12 packed bytes
+    /// as in plain Q4_K.
+    /// </summary>
+    private static void GemvScalar(ref byte w, ref byte a, int blocks, ref float results) => GemvRows(false, ref w, ref a, blocks, ref results);
+
+    /// <summary>The scalar kernel's float steps around integer sums by plain code or (<paramref name="vector"/>) Vector128 code.</summary>
+    private static void GemvRows(bool vector, ref byte w, ref byte a, int blocks, ref float results)
+    {
+        Span<float> acc = stackalloc float[Rows];
+        Span<float> accMin = stackalloc float[Rows];
+        Span<int> sumi = stackalloc int[Rows];
+        Span<int> sumMins = stackalloc int[Rows];
+        Span<byte> scales = stackalloc byte[2 * 8 * Rows];
+        acc.Clear();
+        accMin.Clear();
+        for (var i = 0; i < blocks; i++)
+        {
+            ref var wb = ref Unsafe.Add(ref w, (nint)i * BlockBytes);
+            ref var ab = ref Unsafe.Add(ref a, (nint)i * Q8_K.BlockBytes);
+            ScalesAndMins(ref wb, scales);
+            sumi.Clear();
+            for (var r = 0; r < Rows; r++)
+            {
+                var m = 0;
+                for (var j = 0; j < 8; j++)
+                    m += scales[64 + 8 * r + j] * (BSum(ref ab, 2 * j) + BSum(ref ab, 2 * j + 1));
+                sumMins[r] = m;
+            }
+            if (vector)
+                LevelSumsPortable(ref wb, ref ab, scales, sumi);
+            else
+                LevelSumsScalar(ref wb, ref ab, scales, sumi);
+            var dy = Unsafe.ReadUnaligned<float>(ref ab);
+            for (var r = 0; r < Rows; r++)
+            {
+                var d = Fp16.ToFloat(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref wb, DOffset + 2 * r)));
+                var dMin = Fp16.ToFloat(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref wb, DMinOffset + 2 * r)));
+                acc[r] = MathF.FusedMultiplyAdd(sumi[r], d * dy, acc[r]);
+                accMin[r] = MathF.FusedMultiplyAdd(sumMins[r], dMin * dy, accMin[r]);
+            }
+        }
+        for (var r = 0; r < Rows; r++)
+            Unsafe.Add(ref results, r) = acc[r] - accMin[r];
+    }
+
+    /// <summary>Row r's scale of sub-block j at <c>8r + j</c> of <paramref name="scales"/>, its min at <c>64 + 8r + j</c>.</summary>
+    private static void ScalesAndMins(ref byte wb, Span<byte> scales)
+    {
+        Span<byte> packed = stackalloc byte[12];
+        for (var r = 0; r < Rows; r++)
+        {
+            for (var b = 0; b < 12; b++)
+                packed[b] = Unsafe.Add(ref wb, ScalesOffset + 8 * b + r);
+            for (var j = 0; j < 8; j++)
+            {
+                KQuantHelpers.GetScaleMinK4(j, packed, out var scale, out var min);
+                scales[8 * r + j] = (byte)scale;
+                scales[64 + 8 * r + j] = (byte)min;
+            }
+        }
+    }
+
+    /// <summary>sumi[r] += Σ_j scale_j · Σ_k level·q8 for every row, one weight at a time.</summary>
+    private static void LevelSumsScalar(ref byte wb, ref byte ab, ReadOnlySpan<byte> scales, Span<int> sumi)
+    {
+        for (var r = 0; r < Rows; r++)
+            for (var j = 0; j < 8; j++)
+            {
+                var sub = 0;
+                for (var k = 0; k < 32; k++)
+                    sub += Level(ref wb, r, j, k) * (sbyte)Unsafe.Add(ref ab, Q8_K.QsOffset + 32 * j + k);
+                sumi[r] += scales[8 * r + j] * sub;
+            }
+    }
+
+    /// <summary>Level (0..15) of weight k of sub-block j of row r in a packed super-block.</summary>
+    private static int Level(ref byte block, int r, int j, int k)
+    {
+        var bits = Unsafe.Add(ref block, QsOffset + 256 * (j / 2) + 32 * (k / 4) + 4 * r + k % 4);
+        return j % 2 == 0 ? bits & 0xF : bits >> 4;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int BSum(ref byte q8Block, int g) => Unsafe.ReadUnaligned<short>(ref Unsafe.Add(ref q8Block, Q8_K.BSumsOffset + 2 * g));
+}

@@ -1,0 +1,121 @@
+using Llamero.Gguf;
+using Llamero.Kernels;
+using Llamero.Quants;
+using Llamero.Quants.Interleaved;
+
+namespace Llamero.Tests.Quants.Interleaved;
+
+/// <summary>
+/// Q4_Kx8 beyond the layout contract: bytes no quantizer writes (every nibble 15, 6-bit scales and mins at 63,
+/// activations at −128, random scale bits) must still give the plain scalar dot on every path, which proves the int16
+/// sums of the AVX2 kernels cannot overflow and that every bit of the packed scales is decoded.
+/// </summary>
+public class Q4_Kx8Tests
+{
+    private const int BlockBytes = 144;
+
+    private static readonly WeightLayout Layout = InterleavedLayouts.Default(GgmlType.Q4_K)!;
+
+    [Fact]
+    public void Q4_K_is_repacked_into_Q4_Kx8_of_the_same_size()
+    {
+        Assert.Equal("Q4_Kx8", Layout.Name);
+        Assert.Equal(8, Layout.RowGroup);
+        Assert.Equal(8 * GgmlTypes.Get(GgmlType.Q4_K).RowBytes(4096), Layout.GroupBytes(4096));
+    }
+
+    [Theory]
+    [InlineData(15, 0xFF, -128)]
+    [InlineData(15, 0xFF, 127)]
+    [InlineData(0, 0xFF, -128)]
+    [InlineData(15, 0x3F, -128)]
+    public void Extreme_levels_scales_and_activations_match_the_scalar_dot(int level, int scaleBytes, int activation)
+    {
+        const int cols = 512;
+        var plain = new byte[8 * 2 * BlockBytes];
+        for (var b = 0; b < plain.Length / BlockBytes; b++)
+        {
+            var block = plain.AsSpan(b * BlockBytes, BlockBytes);
+            KQuantHelpers.WriteHalf(block, 0, 0.5f + b);
+            KQuantHelpers.WriteHalf(block, 2, 0.25f * (b % 3));
+            block.Slice(4, 12).Fill((byte)scaleBytes);
+            block[16..].Fill((byte)(level | (level << 4)));
+        }
+        var act = ConstantActivations(cols, (sbyte)activation);
+        AssertMatches(plain, act, cols);
+    }
+
+    [Fact]
+    public void Random_bytes_with_finite_scales_match_the_scalar_dot()
+    {
+        const int cols = 768;
+        var rng = new Random(11);
+        var plain = new byte[8 * 3 * BlockBytes];
+        rng.NextBytes(plain);
+        for (var b = 0; b < plain.Length / BlockBytes; b++)
+        {
+            KQuantHelpers.WriteHalf(plain, b * BlockBytes, (float)(rng.NextDouble() * 2 - 1));
+            KQuantHelpers.WriteHalf(plain, b * BlockBytes + 2, (float)rng.NextDouble());
+        }
+        var act = new byte[3 * Q8_K.BlockBytes];
+        for (var i = 0; i < 3; i++)
+        {
+            var block = act.AsSpan(i * Q8_K.BlockBytes, Q8_K.BlockBytes);
+            BitConverter.TryWriteBytes(block, 0.01f);
+            var qs = new sbyte[256];
+            for (var k = 0; k < 256; k++)
+                qs[k] = (sbyte)rng.Next(-128, 128);
+            WriteQuants(block, qs);
+        }
+        AssertMatches(plain, act, cols);
+    }
+
+    private static byte[] ConstantActivations(int cols, sbyte value)
+    {
+        var act = new byte[cols / 256 * Q8_K.BlockBytes];
+        for (var i = 0; i < cols / 256; i++)
+        {
+            var block = act.AsSpan(i * Q8_K.BlockBytes, Q8_K.BlockBytes);
+            BitConverter.TryWriteBytes(block, 1f / 64);
+            WriteQuants(block, Enumerable.Repeat(value, 256).ToArray());
+        }
+        return act;
+    }
+
+    /// <summary>Writes a Q8_K block's quants and their 16-element sums.</summary>
+    private static void WriteQuants(Span<byte> block, sbyte[] qs)
+    {
+        for (var k = 0; k < 256; k++)
+            block[4 + k] = (byte)qs[k];
+        for (var g = 0; g < 16; g++)
+            BitConverter.TryWriteBytes(block[(260 + 2 * g)..], (short)qs.Skip(16 * g).Take(16).Sum(q => q));
+    }
+
+    private static void AssertMatches(byte[] plain, byte[] act, int cols)
+    {
+        var rowBytes = plain.Length / 8;
+        var group = new byte[Layout.GroupBytes(cols)];
+        Layout.Pack(plain, cols, group);
+        var back = new byte[plain.Length];
+        Layout.Unpack(group, cols, back);
+        Assert.Equal(plain, back);
+        var results = new float[8];
+        var batch = new float[4 * 8];
+        var acts = new byte[4 * act.Length];
+        for (var b = 0; b < 4; b++)
+            act.CopyTo(acts, b * act.Length);
+        foreach (var level in SimdPath.Supported)
+        {
+            Layout.Gemv(level, group, act, cols, results);
+            Layout.Gemm(level, group, acts, act.Length, 4, cols, batch, 8);
+            for (var r = 0; r < 8; r++)
+            {
+                var expected = Q4_K.DotReference(plain.AsSpan(r * rowBytes, rowBytes), act, cols);
+                Assert.True(Math.Abs(results[r] - expected) <= 1e-5 * Math.Max(1, Math.Abs(expected)),
+                    $"path {level} row {r}: Gemv {results[r]:R}, scalar dot {expected:R}");
+                for (var b = 0; b < 4; b++)
+                    Assert.Equal(BitConverter.SingleToInt32Bits(results[r]), BitConverter.SingleToInt32Bits(batch[8 * b + r]));
+            }
+        }
+    }
+}
