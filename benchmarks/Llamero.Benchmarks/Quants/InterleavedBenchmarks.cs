@@ -17,7 +17,8 @@ namespace Llamero.Benchmarks.Quants;
 /// Every registered interleaved layout (<see cref="InterleavedLayouts.All"/>) beside its plain format, one core, a
 /// 4096 x 4096 matrix: token generation (<c>PlainDot</c> row by row against <c>Gemv</c> group by group, weights cycled
 /// through <see cref="Copies"/> copies so they come from memory, reported as GB/s of weight bytes) and the prompt tile
-/// (<c>PlainDotBatch</c> against <c>Gemm</c>, 16 activation rows, reported as G multiply-adds/s).
+/// (<c>PlainDotBatch</c> against <c>Gemm</c>, 16 activation rows, reported as G multiply-adds/s). The thread-CPU-time
+/// measure adds the matvec cases on 256 cache-resident rows (<c>PlainDotHot</c>, <c>GemvHot</c>): kernel speed apart from memory.
 /// Run: <c>dotnet run -c Release --project benchmarks/Llamero.Benchmarks -- --filter '*Interleaved*'</c>, or on a
 /// busy machine <c>-- interleaved</c>, which times the same calls by the thread's own CPU time (<see cref="Measure"/>).
 /// </summary>
@@ -144,6 +145,27 @@ public unsafe class InterleavedBenchmarks
         return _results[0];
     }
 
+    /// <summary>Rows of the cache-resident matvec cases of <see cref="Measure"/> (compute, not memory, bound).</summary>
+    private const int HotRows = 256;
+
+    private float PlainDotHot()
+    {
+        var act = new ReadOnlySpan<byte>(_activations, _actBytes);
+        var sum = 0f;
+        for (var r = 0; r < HotRows; r++)
+            sum += _format.Dot(new ReadOnlySpan<byte>(_plain + r * _rowBytes, (int)_rowBytes), act, Cols);
+        return sum;
+    }
+
+    private float GemvHot()
+    {
+        var act = new ReadOnlySpan<byte>(_activations, _actBytes);
+        var level = SimdPath.Current;
+        for (var g = 0; g < HotRows / _layout.RowGroup; g++)
+            _layout.Gemv(level, new ReadOnlySpan<byte>(_packed + g * _groupBytes, (int)_groupBytes), act, Cols, _results);
+        return _results[0];
+    }
+
     /// <summary>Prompt tile, plain rows: DotBatch of each weight row against 16 activation rows.</summary>
     [Benchmark]
     public float PlainDotBatch()
@@ -169,6 +191,8 @@ public unsafe class InterleavedBenchmarks
     private static string Throughput(string method, GgmlType type, double seconds)
     {
         var weightBytes = (double)GgmlTypes.Get(type).RowBytes(Cols) * Rows;
+        if (method is nameof(PlainDotHot) or nameof(GemvHot))
+            return $"{weightBytes * HotRows / Rows / seconds / 1e9:F1} GB/s";
         return method is nameof(PlainDot) or nameof(Gemv)
             ? $"{weightBytes / seconds / 1e9:F1} GB/s"
             : $"{(double)Rows * Cols * Tile / seconds / 1e9:F1} GMAC/s";
@@ -190,6 +214,7 @@ public unsafe class InterleavedBenchmarks
             {
                 (nameof(PlainDot), bench.PlainDot, Copies), (nameof(Gemv), bench.Gemv, Copies),
                 (nameof(PlainDotBatch), bench.PlainDotBatch, 1), (nameof(Gemm), bench.Gemm, 1),
+                (nameof(PlainDotHot), bench.PlainDotHot, 32), (nameof(GemvHot), bench.GemvHot, 32),
             };
             var best = cases.Select(_ => double.MaxValue).ToArray();
             for (var round = 0; round < rounds; round++)
@@ -203,7 +228,7 @@ public unsafe class InterleavedBenchmarks
             Console.WriteLine($"{name} ({SimdPath.Current}, thread CPU time, best of {rounds}):");
             for (var c = 0; c < cases.Length; c++)
                 Console.WriteLine($"  {cases[c].Name,-14} {best[c] * 1e3,8:F2} ms  {Throughput(cases[c].Name, bench._layout.Type, best[c])}");
-            Console.WriteLine($"  Gemv/PlainDot {best[0] / best[1]:F2}x   Gemm/PlainDotBatch {best[2] / best[3]:F2}x");
+            Console.WriteLine($"  Gemv/PlainDot {best[0] / best[1]:F2}x (cache-resident {best[4] / best[5]:F2}x)   Gemm/PlainDotBatch {best[2] / best[3]:F2}x");
             bench.Cleanup();
         }
         return 0;

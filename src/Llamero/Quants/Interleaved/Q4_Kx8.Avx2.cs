@@ -78,6 +78,24 @@ internal sealed partial class Q4_Kx8
         }
     }
 
+    /// <summary>Every row of a group against one activation row (token generation): the float steps of <see cref="GemmAvx2"/>'s rows.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void GemvAvx2(ref byte w, ref byte a, int blocks, ref float y)
+    {
+        ScaleVectors sv = default;
+        var acc = Vector256<float>.Zero;
+        var accMin = Vector256<float>.Zero;
+        for (nint i = 0; i < blocks; i++)
+        {
+            ref var wb = ref Unsafe.Add(ref w, i * BlockBytes);
+            ref var ai = ref Unsafe.Add(ref a, i * Q8_K.BlockBytes);
+            UnpackScales(ref wb, ref sv);
+            var sumi = Sum1(ref Unsafe.Add(ref wb, QsOffset), ref sv, ref Unsafe.Add(ref ai, Q8_K.QsOffset));
+            Accumulate(ref acc, ref accMin, HalvesToFloats(ref wb, DOffset), HalvesToFloats(ref wb, DMinOffset), ref ai, sumi, ref sv);
+        }
+        (acc - accMin).StoreUnsafe(ref y);
+    }
+
     /// <summary>Eight fp16 values (one per row) at <paramref name="offset"/> as floats, exactly.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> HalvesToFloats(ref byte wb, nint offset) =>
@@ -181,33 +199,56 @@ internal sealed partial class Q4_Kx8
     private static void Sum4(ref byte qs, ref ScaleVectors sv, ref byte a0, ref byte a1, ref byte a2, ref byte a3,
         out Vector256<int> sum0, out Vector256<int> sum1, out Vector256<int> sum2, out Vector256<int> sum3)
     {
-        var mask = Vector256.Create((byte)0x0F);
         // Locals, not the out parameters: those live in memory and would put a store-load on every add.
         Vector256<int> i0 = default, i1 = default, i2 = default, i3 = default;
-        for (nint j = 0; j < 8; j++)
+        for (nint c = 0; c < 4; c++)
         {
-            ref var q = ref Unsafe.Add(ref qs, 256 * (j >> 1));
-            var shift = Vector128.CreateScalar((ushort)(4 * (j & 1)));
-            var offset = 32 * j;
-            Vector256<short> s0 = default, s1 = default, s2 = default, s3 = default;
-            for (nint u = 0; u < 8; u++)
-            {
-                var v = Avx2.ShiftRightLogical(Vector256.LoadUnsafe(ref q, (nuint)(32 * u)).AsUInt16(), shift).AsByte() & mask;
-                var at = offset + 4 * u;
-                s0 += Avx2.MultiplyAddAdjacent(v, Broadcast(ref a0, at));
-                s1 += Avx2.MultiplyAddAdjacent(v, Broadcast(ref a1, at));
-                s2 += Avx2.MultiplyAddAdjacent(v, Broadcast(ref a2, at));
-                s3 += Avx2.MultiplyAddAdjacent(v, Broadcast(ref a3, at));
-            }
-            var scale = sv[(int)j];
-            i0 += Avx2.MultiplyAddAdjacent(s0, scale);
-            i1 += Avx2.MultiplyAddAdjacent(s1, scale);
-            i2 += Avx2.MultiplyAddAdjacent(s2, scale);
-            i3 += Avx2.MultiplyAddAdjacent(s3, scale);
+            ref var q = ref Unsafe.Add(ref qs, 256 * c);
+            var at = 64 * c;
+            SubBlock4(ref q, high: false, ref Unsafe.Add(ref a0, at), ref Unsafe.Add(ref a1, at), ref Unsafe.Add(ref a2, at), ref Unsafe.Add(ref a3, at),
+                sv[(int)(2 * c)], ref i0, ref i1, ref i2, ref i3);
+            at += 32;
+            SubBlock4(ref q, high: true, ref Unsafe.Add(ref a0, at), ref Unsafe.Add(ref a1, at), ref Unsafe.Add(ref a2, at), ref Unsafe.Add(ref a3, at),
+                sv[(int)(2 * c + 1)], ref i0, ref i1, ref i2, ref i3);
         }
         sum0 = i0;
         sum1 = i1;
         sum2 = i2;
         sum3 = i3;
+    }
+
+    /// <summary>The low (or <paramref name="high"/>) nibbles of one chunk's eight unit vectors against four rows' 32 activations, scaled into the int32 sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SubBlock4(ref byte q, bool high, ref byte a0, ref byte a1, ref byte a2, ref byte a3, Vector256<short> scale,
+        ref Vector256<int> i0, ref Vector256<int> i1, ref Vector256<int> i2, ref Vector256<int> i3)
+    {
+        Vector256<short> s0 = default, s1 = default, s2 = default, s3 = default;
+        Unit4(ref q, high, 0, ref a0, ref a1, ref a2, ref a3, ref s0, ref s1, ref s2, ref s3);
+        Unit4(ref q, high, 1, ref a0, ref a1, ref a2, ref a3, ref s0, ref s1, ref s2, ref s3);
+        Unit4(ref q, high, 2, ref a0, ref a1, ref a2, ref a3, ref s0, ref s1, ref s2, ref s3);
+        Unit4(ref q, high, 3, ref a0, ref a1, ref a2, ref a3, ref s0, ref s1, ref s2, ref s3);
+        Unit4(ref q, high, 4, ref a0, ref a1, ref a2, ref a3, ref s0, ref s1, ref s2, ref s3);
+        Unit4(ref q, high, 5, ref a0, ref a1, ref a2, ref a3, ref s0, ref s1, ref s2, ref s3);
+        Unit4(ref q, high, 6, ref a0, ref a1, ref a2, ref a3, ref s0, ref s1, ref s2, ref s3);
+        Unit4(ref q, high, 7, ref a0, ref a1, ref a2, ref a3, ref s0, ref s1, ref s2, ref s3);
+        i0 += Avx2.MultiplyAddAdjacent(s0, scale);
+        i1 += Avx2.MultiplyAddAdjacent(s1, scale);
+        i2 += Avx2.MultiplyAddAdjacent(s2, scale);
+        i3 += Avx2.MultiplyAddAdjacent(s3, scale);
+    }
+
+    /// <summary>Unit <paramref name="u"/> (four weights of every row) against the same four activations of four rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Unit4(ref byte q, bool high, nint u, ref byte a0, ref byte a1, ref byte a2, ref byte a3,
+        ref Vector256<short> s0, ref Vector256<short> s1, ref Vector256<short> s2, ref Vector256<short> s3)
+    {
+        var bits = Vector256.LoadUnsafe(ref q, (nuint)(32 * u));
+        if (high)
+            bits = Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte();
+        var v = bits & Vector256.Create((byte)0x0F);
+        s0 += Avx2.MultiplyAddAdjacent(v, Broadcast(ref a0, 4 * u));
+        s1 += Avx2.MultiplyAddAdjacent(v, Broadcast(ref a1, 4 * u));
+        s2 += Avx2.MultiplyAddAdjacent(v, Broadcast(ref a2, 4 * u));
+        s3 += Avx2.MultiplyAddAdjacent(v, Broadcast(ref a3, 4 * u));
     }
 }

@@ -93,7 +93,7 @@ internal sealed partial class Q4_Kx8 : IInterleavedFormat
         switch (KQuantHelpers.Kernel(level))
         {
             case KernelKind.Avx512 or KernelKind.Avx2:
-                GemmAvx2(ref w, ref a, 0, 1, blocks, ref y, 0);
+                GemvAvx2(ref w, ref a, blocks, ref y);
                 break;
             case KernelKind.Vector256 or KernelKind.Vector128:
                 GemvPortable(ref w, ref a, blocks, ref y);
