@@ -23,6 +23,16 @@ public sealed partial class Q2_K
         static GgmlType IKQuantx8Block.Type => GgmlType.Q2_K;
         public static int ScaleOffset => DOffset;
 
+        // Record: the block up to d (group scales are bytes already), 80 bytes.
+        public static int RecordBytes => DOffset;
+
+        public static void ToRecord(ReadOnlySpan<byte> block, Span<byte> record) => block[..DOffset].CopyTo(record);
+
+        public static void FromRecord(ReadOnlySpan<byte> record, Span<byte> block) => record[..DOffset].CopyTo(block);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void LoadRecord(ref byte record) => LoadScales(ref record);
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Load(ref byte xb)
         {
@@ -32,7 +42,7 @@ public sealed partial class Q2_K
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void LoadScales(ref byte xb)
+        private void LoadScales(ref byte xb)
         {
             var packed = Vector128.LoadUnsafe(ref xb);
             KQuantAvx2Kernels.SplitGroupScales((packed & Vector128.Create((byte)0x0F)).AsSByte(), out _scalesLow, out _scalesHigh);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Llamero.Gguf;
@@ -37,17 +38,42 @@ public sealed partial class Q3_K
         static GgmlType IKQuantx8Block.Type => GgmlType.Q3_K;
         public static int ScaleOffset => DOffset;
 
+        // Record: HMask and Qs as in the block, then the sixteen scales minus 32 as signed bytes: 112 bytes.
+        public static int RecordBytes => ScalesOffset + 16;
+
+        public static void ToRecord(ReadOnlySpan<byte> block, Span<byte> record)
+        {
+            block[..ScalesOffset].CopyTo(record);
+            ScalesVector(ref MemoryMarshal.GetReference(block)).AsByte().CopyTo(record.Slice(ScalesOffset, 16));
+        }
+
+        public static void FromRecord(ReadOnlySpan<byte> record, Span<byte> block)
+        {
+            record[..ScalesOffset].CopyTo(block);
+            // The inverse of KQuantHelpers.UnpackScalesQ3K: word i of the (again +32) scales holds groups 4i..4i+3.
+            Span<byte> biased = stackalloc byte[16];
+            (Vector128.Create(record.Slice(ScalesOffset, 16)) + Vector128.Create((byte)32)).CopyTo(biased);
+            var a = MemoryMarshal.Cast<byte, uint>(biased);
+            var packed = MemoryMarshal.Cast<byte, uint>(block.Slice(ScalesOffset, 12));
+            const uint Low2 = 0x03030303, Low4 = 0x0f0f0f0f;
+            packed[0] = (a[0] & Low4) | ((a[2] & Low4) << 4);
+            packed[1] = (a[1] & Low4) | ((a[3] & Low4) << 4);
+            packed[2] = ((a[0] >> 4) & Low2) | (((a[1] >> 4) & Low2) << 2) | (((a[2] >> 4) & Low2) << 4) | (((a[3] >> 4) & Low2) << 6);
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Load(ref byte xb)
         {
-            LoadScales(ref xb);
+            Init(ref xb, ScalesVector(ref xb));
             D = KQuantHelpers.ReadHalf(ref xb, DOffset);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void LoadScales(ref byte xb)
+        public void LoadRecord(ref byte record) => Init(ref record, Vector128.LoadUnsafe(ref record, ScalesOffset).AsSByte());
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Init(ref byte xb, Vector128<sbyte> scales8)
         {
-            var scales8 = ScalesVector(ref xb);
             KQuantAvx2Kernels.SplitGroupScales(scales8, out _scalesLow, out _scalesHigh);
             Coefficients = Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int16(scales8), 2);
             _high = Vector256.LoadUnsafe(ref xb);

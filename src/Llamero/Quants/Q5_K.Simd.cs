@@ -27,20 +27,43 @@ public sealed partial class Q5_K
         static GgmlType IKQuantx8Block.Type => GgmlType.Q5_K;
         public static int ScaleOffset => 0;
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Load(ref byte xb)
+        // Record: the eight 6-bit scales then the eight mins as bytes where d, dmin and the packed 12 bytes were,
+        // then Qh and Qs as in the block: 176 bytes, the same offsets.
+        public static int RecordBytes => BlockBytes;
+
+        public static void ToRecord(ReadOnlySpan<byte> block, Span<byte> record)
         {
-            LoadScales(ref xb);
-            D = KQuantHelpers.ReadHalf(ref xb, 0);
-            DMin = -KQuantHelpers.ReadHalf(ref xb, 2);
+            KQuantHelpers.UnpackScaleMinK4(ref Unsafe.AsRef(in block[ScalesOffset]), out var s0, out var s1, out var m0, out var m1);
+            Vector128.Create(s0, s1, m0, m1).AsByte().CopyTo(record);
+            block[QhOffset..BlockBytes].CopyTo(record[QhOffset..]);
+        }
+
+        public static void FromRecord(ReadOnlySpan<byte> record, Span<byte> block)
+        {
+            KQuantHelpers.PackScaleMinK4(record[..8], record[8..16], block.Slice(ScalesOffset, 12));
+            record[QhOffset..BlockBytes].CopyTo(block[QhOffset..]);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void LoadScales(ref byte xb)
+        public void Load(ref byte xb)
         {
             Q4_K.ScalesAndMinsAvx2(ref xb, out _scales, out var mins);
             Coefficients = mins;
             _high = Vector256.LoadUnsafe(ref xb, QhOffset);
+            D = KQuantHelpers.ReadHalf(ref xb, 0);
+            DMin = -KQuantHelpers.ReadHalf(ref xb, 2);
+        }
+
+        /// <summary>As <see cref="Q4_K.ScalesAndMinsAvx2"/> does from the unpacked words: scales as int16 in both
+        /// halves, each min as int16 twice (its two 16-weight groups).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void LoadRecord(ref byte record)
+        {
+            var bytes = Vector128.LoadUnsafe(ref record);
+            var scales16 = Avx2.ConvertToVector256Int16(bytes).GetLower();
+            _scales = Vector256.Create(scales16, scales16).AsByte();
+            Coefficients = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(bytes, Vector128.Create((byte)8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
+            _high = Vector256.LoadUnsafe(ref record, QhOffset);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

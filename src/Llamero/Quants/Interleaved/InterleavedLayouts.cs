@@ -13,6 +13,7 @@ public static class InterleavedLayouts
         [GgmlType.Q4_K] = WeightLayout.Of<Q4_Kx8>("Q4_Kx8"),
         [GgmlType.Q2_K] = WeightLayout.Of<KQuantx8<Q2_K.Avx2Block, Q2_K.PortableBlock>>("Q2_Kx8"),
         [GgmlType.Q3_K] = WeightLayout.Of<KQuantx8<Q3_K.Avx2Block, Q3_K.PortableBlock>>("Q3_Kx8"),
+        [GgmlType.Q5_K] = WeightLayout.Of<KQuantx8<Q5_K.Avx2Block, Q5_K.PortableBlock>>("Q5_Kx8"),
         [GgmlType.Q6_K] = WeightLayout.Of<Q6_Kx8>("Q6_Kx8"),
         [GgmlType.Q4_0] = WeightLayout.Of<Q4_0x8>("Q4_0x8"),
         [GgmlType.Q8_0] = WeightLayout.Of<Q8_0x8>("Q8_0x8"),

@@ -12,14 +12,16 @@ namespace Llamero.Quants.Interleaved;
 /// Eight rows of a K-quant (Q2_K, Q3_K, Q5_K: any format with an <see cref="IKQuantx8Block"/> decoder) interleaved
 /// super-block by super-block, with one kernel for all of them. Segment k of a group holds block k of rows 0..7:
 /// first the eight fp16 <c>d</c> (16 bytes), then for formats with mins the eight fp16 <c>dmin</c> (16 bytes), then
-/// each row's block without those 2 or 4 bytes. The group is exactly as large as the eight plain rows.
+/// each row's record (the block without them, 6-bit scales widened to bytes: <see cref="IKQuantx8Block.ToRecord"/>).
+/// Q2_K and Q5_K groups are as large as their eight plain rows; Q3_K's are 3.6% larger (scales 12 → 16 bytes).
 /// </summary>
 /// <remarks>
-/// The AVX2 kernel decodes each row's block with the format's own decoder and sums its exact int32 lanes as the
-/// plain dot does, then reduces the eight rows' lanes to one vector (lane j = row j) so the float step
-/// (d·dy·sumi, dmin·dy·Σ min·bsum) runs once for eight rows, with the eight scales converted by one vector step.
+/// The AVX2 kernels decode each row's record with the format's own decoder and sum its exact int32 lanes as the
+/// plain dot does; the eight rows' scales are converted from fp16 once per block (one vector step) and their float
+/// steps are the plain kernel's own, lane for lane, so every result is bit-identical to the plain
+/// <see cref="IQuantFormat.Dot"/> of the row on the same path (and so to its <see cref="IQuantFormat.DotBatch"/>).
 /// <see cref="Gemm"/> decodes each block of the eight rows once and runs it against the activation rows four at a
-/// time; its per-row float steps are <see cref="Gemv"/>'s, so both agree bit for bit.
+/// time.
 /// </remarks>
 internal sealed class KQuantx8<TAvx2, TPortable> : IInterleavedFormat
     where TAvx2 : struct, IKQuantx8Block
@@ -31,31 +33,20 @@ internal sealed class KQuantx8<TAvx2, TPortable> : IInterleavedFormat
     private const int ActivationChunk = 16;
 
     private static readonly int BlockBytes = TAvx2.BlockBytes;
-    private static readonly int ScaleBytes = TAvx2.HasMins ? 4 : 2;
-    private static readonly int HeaderBytes = Rows * ScaleBytes;
-    private static readonly int StrippedBytes = TAvx2.BlockBytes - ScaleBytes;
-    private static readonly int SegmentBytes = Rows * TAvx2.BlockBytes;
-
-    // A row's stripped block starts this many bytes into its plain block (the scales came first), so the decoder,
-    // which adds plain offsets, is handed the address that many bytes earlier; it never reads the missing bytes.
-    private static readonly int StrippedStart = TAvx2.ScaleOffset == 0 ? ScaleBytes : 0;
+    private static readonly int HeaderBytes = Rows * (TAvx2.HasMins ? 4 : 2);
+    private static readonly int RecordBytes = TAvx2.RecordBytes;
+    private static readonly int SegmentBytes = HeaderBytes + Rows * TAvx2.RecordBytes;
 
     // The specification (scalar path only): the plain format's reference dot of one block.
     private static readonly QuantFormat.DotRow ReferenceDot = QuantFormats.Get(TAvx2.Type).DotReference;
 
     private static readonly float TwoPowMinus24 = BitConverter.Int32BitsToSingle((127 - 24) << 23);
 
-    static KQuantx8()
-    {
-        if (TAvx2.ScaleOffset != 0 && TAvx2.ScaleOffset + ScaleBytes != BlockBytes)
-            throw new InvalidOperationException($"{GgmlTypes.NameOf(TAvx2.Type)}: the fp16 scales must open or close the block.");
-    }
-
     public static GgmlType Type => TAvx2.Type;
 
     public static int RowGroup => Rows;
 
-    public static long GroupBytes(int cols) => (long)Rows * GgmlTypes.Get(TAvx2.Type).RowBytes(cols);
+    public static long GroupBytes(int cols) => (long)cols / KQuantHelpers.BlockSize * SegmentBytes;
 
     public static void Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group)
     {
@@ -70,7 +61,7 @@ internal sealed class KQuantx8<TAvx2, TPortable> : IInterleavedFormat
                 plain.Slice(TAvx2.ScaleOffset, 2).CopyTo(segment.Slice(2 * r, 2));
                 if (TAvx2.HasMins)
                     plain.Slice(TAvx2.ScaleOffset + 2, 2).CopyTo(segment.Slice(2 * Rows + 2 * r, 2));
-                plain.Slice(StrippedStart, StrippedBytes).CopyTo(segment.Slice(HeaderBytes + r * StrippedBytes, StrippedBytes));
+                TAvx2.ToRecord(plain, segment.Slice(HeaderBytes + r * RecordBytes, RecordBytes));
             }
         }
     }
@@ -90,16 +81,16 @@ internal sealed class KQuantx8<TAvx2, TPortable> : IInterleavedFormat
         segment.Slice(2 * r, 2).CopyTo(block.Slice(TAvx2.ScaleOffset, 2));
         if (TAvx2.HasMins)
             segment.Slice(2 * Rows + 2 * r, 2).CopyTo(block.Slice(TAvx2.ScaleOffset + 2, 2));
-        segment.Slice(HeaderBytes + r * StrippedBytes, StrippedBytes).CopyTo(block.Slice(StrippedStart, StrippedBytes));
+        TAvx2.FromRecord(segment.Slice(HeaderBytes + r * RecordBytes, RecordBytes), block);
     }
 
     private static int CheckShape(int cols, int plainBytes, int groupBytes)
     {
         if (cols <= 0 || cols % KQuantHelpers.BlockSize != 0)
             throw new ArgumentException($"{GgmlTypes.NameOf(TAvx2.Type)}x8: {cols} columns are not a whole number of {KQuantHelpers.BlockSize}-blocks.", nameof(cols));
-        var need = GroupBytes(cols);
-        if (plainBytes < need || groupBytes < need)
-            throw new ArgumentException($"{GgmlTypes.NameOf(TAvx2.Type)}x8: {cols} columns need {need} bytes for plain rows and group; got {plainBytes} and {groupBytes}.");
+        var plainNeed = Rows * GgmlTypes.Get(TAvx2.Type).RowBytes(cols);
+        if (plainBytes < plainNeed || groupBytes < GroupBytes(cols))
+            throw new ArgumentException($"{GgmlTypes.NameOf(TAvx2.Type)}x8: {cols} columns need {plainNeed} bytes of plain rows and a {GroupBytes(cols)}-byte group; got {plainBytes} and {groupBytes}.");
         return cols / KQuantHelpers.BlockSize;
     }
 
@@ -253,9 +244,9 @@ internal sealed class KQuantx8<TAvx2, TPortable> : IInterleavedFormat
         private Vector256<float> _element0;
     }
 
-    /// <summary>Row <paramref name="r"/>'s block in a segment, as the address its decoder expects.</summary>
+    /// <summary>Row <paramref name="r"/>'s record in a segment.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ref byte RowBlock(ref byte segment, nint r) => ref Unsafe.Add(ref segment, HeaderBytes + r * StrippedBytes - StrippedStart);
+    private static ref byte RowBlock(ref byte segment, nint r) => ref Unsafe.Add(ref segment, HeaderBytes + r * RecordBytes);
 
     /// <summary>
     /// Eight fp16 values to float lanes, exactly, without float subnormals (a native library in the process may
@@ -330,7 +321,7 @@ internal sealed class KQuantx8<TAvx2, TPortable> : IInterleavedFormat
             for (nint r = 0; r < Rows; r++)
             {
                 ref var xb = ref RowBlock(ref segment, r);
-                b.LoadScales(ref xb);
+                b.LoadRecord(ref xb);
                 var s = KQuantAvx2Kernels.BlockSum(ref b, ref xb, ref q8);
                 Step(dd, dm, r, s, Avx2.MultiplyAddAdjacent(b.Coefficients, bsums), ref acc[(int)r], ref accMin[(int)r]);
             }
@@ -361,7 +352,7 @@ internal sealed class KQuantx8<TAvx2, TPortable> : IInterleavedFormat
                 for (nint r = 0; r < Rows; r++)
                 {
                     ref var xb = ref RowBlock(ref segment, r);
-                    b.LoadScales(ref xb);
+                    b.LoadRecord(ref xb);
                     ref var u = ref unpacked[16 * (int)r];
                     KQuantAvx2Kernels.Unpack(ref b, ref xb, ref u, 0);
                     KQuantAvx2Kernels.Unpack(ref b, ref xb, ref u, 1);

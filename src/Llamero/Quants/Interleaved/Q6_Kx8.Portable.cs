@@ -3,105 +3,153 @@ using System.Runtime.Intrinsics;
 
 namespace Llamero.Quants.Interleaved;
 
-// The portable kernels (Vector256 / Vector128 without x86 intrinsics). Levels and activations are widened to int16
-// with the −32 offset taken off the level directly: |(level − 32)·q8| ≤ 32·128, so a group's four quads sum to at
-// most 16384 in int16. Each int16 pair then widens to int32 and meets the group scale; row j ends up in two int32
-// lanes, added at the end of the super-block. Exact integers and the shared float Step, as the scalar path.
+// The portable kernels (Vector256 / Vector128 without x86 intrinsics). Each super-block is first widened once per
+// call into int16 (level − 32) in the packed order and int32 scales, each duplicated (row j's scale at lanes 2j,
+// 2j+1); then every activation row runs over it: |(level − 32)·q8| ≤ 32·128, so a group's four quads sum to at
+// most 16384 in int16. Each int16 pair widens to int32 and meets the group scale, leaving row j in two int32 lanes
+// that are added at the end of the super-block. Exact integers and the shared float Step, as the scalar path.
 internal sealed partial class Q6_Kx8
 {
-    [InlineArray(Rows)]
+    /// <summary>One super-block widened for the portable kernels.</summary>
+    private struct PortableBlock
+    {
+        /// <summary>Level − 32 of group g, quad k, row j, element e at 128g + 32k + 4j + e.</summary>
+        public Levels16 Levels;
+
+        /// <summary>Scale of row j, group g at 16g + 2j and 16g + 2j + 1.</summary>
+        public Scales32 Scales;
+    }
+
+    [InlineArray(2048)]
+    private struct Levels16
+    {
+        private short _element0;
+    }
+
+    [InlineArray(256)]
+    private struct Scales32
+    {
+        private int _element0;
+    }
+
+    [InlineArray(GemmRows)]
     private struct RowFloats
     {
-        private float _element0;
+        private Vector256<float> _element0;
     }
 
+    /// <summary><paramref name="count"/> (at most <see cref="GemmRows"/>) activation rows on the portable path of
+    /// width <paramref name="wide"/> (Vector256, else Vector128).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void GemvVector256(ref byte w, ref byte y, int blocks, ref float results)
+    [SkipLocalsInit]
+    private static void GemmPortable(bool wide, ref byte w, ref byte y, nint stride, int count, int blocks, ref float results, nint resultStride)
     {
+        Unsafe.SkipInit(out PortableBlock block);
         RowFloats acc = default;
+        Span<int> sums = stackalloc int[Rows];
         for (nint i = 0; i < blocks; i++)
         {
             ref var wb = ref Unsafe.Add(ref w, i * SuperBlockBytes);
-            ref var yb = ref Unsafe.Add(ref y, i * Q8_K.BlockBytes);
-            ref var q8 = ref Unsafe.Add(ref yb, Q8_K.QsOffset);
-            // Rows 0..3 and 4..7, row r in lanes 2r and 2r+1 (mod 8).
-            Vector256<int> low = default, high = default;
-            for (nint g = 0; g < 16; g++)
+            Widen(ref wb, ref block);
+            for (var b = 0; b < count; b++)
             {
-                Vector256<short> productsLow = default, productsHigh = default;
-                for (nint quad = 0; quad < 4; quad++)
-                {
-                    var levels = PortableLevels256(ref wb, g, quad);
-                    var a = Vector256.WidenLower(Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref q8, 16 * g + 4 * quad))).AsSByte());
-                    productsLow += (Vector256.WidenLower(levels).AsInt16() - Vector256.Create((short)32)) * a;
-                    productsHigh += (Vector256.WidenUpper(levels).AsInt16() - Vector256.Create((short)32)) * a;
-                }
-                low += PairSums(productsLow) * RowScales256(ref wb, g, 0);
-                high += PairSums(productsHigh) * RowScales256(ref wb, g, 4);
-            }
-            for (var r = 0; r < 4; r++)
-            {
-                acc[r] = Step(ref wb, ref yb, r, low.GetElement(2 * r) + low.GetElement(2 * r + 1), acc[r]);
-                acc[r + 4] = Step(ref wb, ref yb, r + 4, high.GetElement(2 * r) + high.GetElement(2 * r + 1), acc[r + 4]);
+                ref var yb = ref Unsafe.Add(ref y, b * stride + i * Q8_K.BlockBytes);
+                if (wide)
+                    RowSums256(ref block, ref Unsafe.Add(ref yb, Q8_K.QsOffset), sums);
+                else
+                    RowSums128(ref block, ref Unsafe.Add(ref yb, Q8_K.QsOffset), sums);
+                ref var rowAcc = ref Unsafe.As<Vector256<float>, float>(ref acc[b]);
+                for (var j = 0; j < Rows; j++)
+                    Unsafe.Add(ref rowAcc, j) = Step(ref wb, ref yb, j, sums[j], Unsafe.Add(ref rowAcc, j));
             }
         }
-        for (var r = 0; r < Rows; r++)
-            Unsafe.Add(ref results, r) = acc[r];
+        for (var b = 0; b < count; b++)
+            for (var j = 0; j < Rows; j++)
+                Unsafe.Add(ref results, b * resultStride + j) = acc[b].GetElement(j);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void GemvVector128(ref byte w, ref byte y, int blocks, ref float results)
+    /// <summary>Decodes a packed super-block into <paramref name="block"/>.</summary>
+    private static void Widen(ref byte wb, ref PortableBlock block)
     {
-        RowFloats acc = default;
-        for (nint i = 0; i < blocks; i++)
+        ref var levels = ref Unsafe.As<Levels16, short>(ref block.Levels);
+        var offset = Vector128.Create((short)32);
+        for (nint g = 0; g < 16; g++)
         {
-            ref var wb = ref Unsafe.Add(ref w, i * SuperBlockBytes);
-            ref var yb = ref Unsafe.Add(ref y, i * Q8_K.BlockBytes);
-            ref var q8 = ref Unsafe.Add(ref yb, Q8_K.QsOffset);
-            // Rows r0, r0+1 (first) and r0+2, r0+3 (second) of the four rows r0 = 4·half.
-            for (nint half = 0; half < 2; half++)
-            {
-                Vector128<int> first = default, second = default;
-                for (nint g = 0; g < 16; g++)
+            for (nint quad = 0; quad < 4; quad++)
+                for (nint half = 0; half < 2; half++)
                 {
-                    Vector128<short> productsFirst = default, productsSecond = default;
-                    for (nint quad = 0; quad < 4; quad++)
-                    {
-                        var levels = PortableLevels128(ref Unsafe.Add(ref wb, 16 * half), g, quad);
-                        var a = Vector128.WidenLower(Vector128.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref q8, 16 * g + 4 * quad))).AsSByte());
-                        productsFirst += (Vector128.WidenLower(levels).AsInt16() - Vector128.Create((short)32)) * a;
-                        productsSecond += (Vector128.WidenUpper(levels).AsInt16() - Vector128.Create((short)32)) * a;
-                    }
-                    var r0 = (int)(4 * half);
-                    first += PairSums(productsFirst) * RowScales128(ref wb, g, r0);
-                    second += PairSums(productsSecond) * RowScales128(ref wb, g, r0 + 2);
+                    var bytes = PortableLevels128(ref Unsafe.Add(ref wb, 16 * half), g, quad);
+                    var at = (nuint)(128 * g + 32 * quad + 16 * half);
+                    (Vector128.WidenLower(bytes).AsInt16() - offset).StoreUnsafe(ref levels, at);
+                    (Vector128.WidenUpper(bytes).AsInt16() - offset).StoreUnsafe(ref levels, at + 8);
                 }
-                for (var r = 0; r < 2; r++)
-                {
-                    var row = (int)(4 * half) + r;
-                    acc[row] = Step(ref wb, ref yb, row, first.GetElement(2 * r) + first.GetElement(2 * r + 1), acc[row]);
-                    acc[row + 2] = Step(ref wb, ref yb, row + 2, second.GetElement(2 * r) + second.GetElement(2 * r + 1), acc[row + 2]);
-                }
-            }
+            for (var j = 0; j < Rows; j++)
+                block.Scales[(int)(16 * g) + 2 * j] = block.Scales[(int)(16 * g) + 2 * j + 1] = (sbyte)Unsafe.Add(ref wb, ScaleOffset(j, (int)g));
         }
-        for (var r = 0; r < Rows; r++)
-            Unsafe.Add(ref results, r) = acc[r];
     }
 
-    /// <summary>Level vector <paramref name="quad"/> of group <paramref name="g"/> (quad of all eight rows), decoded portably.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> PortableLevels256(ref byte wb, nint g, nint quad)
+    /// <summary>Row sums of one activation row, rows 0..3 and 4..7 a Vector256 each.</summary>
+    private static void RowSums256(ref PortableBlock block, ref byte q8, Span<int> sums)
     {
-        ref var v = ref Unsafe.Add(ref wb, LevelsOffset + GroupLevelBytes * g);
-        if (quad < 3)
-            return Vector256.LoadUnsafe(ref v, (nuint)(32 * quad)) & Vector256.Create((byte)63);
-        return Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref v), 6)
-             | Vector256.ShiftLeft(Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref v, 32), 6), 2)
-             | Vector256.ShiftLeft(Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref v, 64), 6), 4);
+        ref var levels = ref Unsafe.As<Levels16, short>(ref block.Levels);
+        ref var scales = ref Unsafe.As<Scales32, int>(ref block.Scales);
+        Vector256<int> low = default, high = default;
+        for (nint g = 0; g < 16; g++)
+        {
+            Vector256<short> productsLow = default, productsHigh = default;
+            for (nint quad = 0; quad < 4; quad++)
+            {
+                var a = Vector256.WidenLower(Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref q8, 16 * g + 4 * quad))).AsSByte());
+                var at = (nuint)(128 * g + 32 * quad);
+                productsLow += Vector256.LoadUnsafe(ref levels, at) * a;
+                productsHigh += Vector256.LoadUnsafe(ref levels, at + 16) * a;
+            }
+            low += PairSums(productsLow) * Vector256.LoadUnsafe(ref scales, (nuint)(16 * g));
+            high += PairSums(productsHigh) * Vector256.LoadUnsafe(ref scales, (nuint)(16 * g + 8));
+        }
+        for (var r = 0; r < 4; r++)
+        {
+            sums[r] = low.GetElement(2 * r) + low.GetElement(2 * r + 1);
+            sums[r + 4] = high.GetElement(2 * r) + high.GetElement(2 * r + 1);
+        }
     }
 
-    /// <summary>The first 16 bytes (rows 0..3) of <see cref="PortableLevels256"/>'s vector at
-    /// <paramref name="wb"/>; pass the super-block + 16 for rows 4..7.</summary>
+    /// <summary>Row sums of one activation row, two rows per Vector128.</summary>
+    private static void RowSums128(ref PortableBlock block, ref byte q8, Span<int> sums)
+    {
+        ref var levels = ref Unsafe.As<Levels16, short>(ref block.Levels);
+        ref var scales = ref Unsafe.As<Scales32, int>(ref block.Scales);
+        Vector128<int> rows01 = default, rows23 = default, rows45 = default, rows67 = default;
+        for (nint g = 0; g < 16; g++)
+        {
+            Vector128<short> p01 = default, p23 = default, p45 = default, p67 = default;
+            for (nint quad = 0; quad < 4; quad++)
+            {
+                var a = Vector128.WidenLower(Vector128.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref q8, 16 * g + 4 * quad))).AsSByte());
+                var at = (nuint)(128 * g + 32 * quad);
+                p01 += Vector128.LoadUnsafe(ref levels, at) * a;
+                p23 += Vector128.LoadUnsafe(ref levels, at + 8) * a;
+                p45 += Vector128.LoadUnsafe(ref levels, at + 16) * a;
+                p67 += Vector128.LoadUnsafe(ref levels, at + 24) * a;
+            }
+            var s = (nuint)(16 * g);
+            rows01 += PairSums(p01) * Vector128.LoadUnsafe(ref scales, s);
+            rows23 += PairSums(p23) * Vector128.LoadUnsafe(ref scales, s + 4);
+            rows45 += PairSums(p45) * Vector128.LoadUnsafe(ref scales, s + 8);
+            rows67 += PairSums(p67) * Vector128.LoadUnsafe(ref scales, s + 12);
+        }
+        sums[0] = rows01.GetElement(0) + rows01.GetElement(1);
+        sums[1] = rows01.GetElement(2) + rows01.GetElement(3);
+        sums[2] = rows23.GetElement(0) + rows23.GetElement(1);
+        sums[3] = rows23.GetElement(2) + rows23.GetElement(3);
+        sums[4] = rows45.GetElement(0) + rows45.GetElement(1);
+        sums[5] = rows45.GetElement(2) + rows45.GetElement(3);
+        sums[6] = rows67.GetElement(0) + rows67.GetElement(1);
+        sums[7] = rows67.GetElement(2) + rows67.GetElement(3);
+    }
+
+    /// <summary>The first 16 bytes (rows 0..3) of level vector <paramref name="quad"/> of group <paramref name="g"/> in the
+    /// super-block at <paramref name="wb"/>; pass the super-block + 16 for rows 4..7.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<byte> PortableLevels128(ref byte wb, nint g, nint quad)
     {
@@ -127,23 +175,4 @@ internal sealed partial class Q6_Kx8
         var x = v.AsInt32();
         return Vector128.ShiftRightArithmetic(x << 16, 16) + Vector128.ShiftRightArithmetic(x, 16);
     }
-
-    /// <summary>Group <paramref name="g"/>'s scales of rows r0..r0+3, each in two adjacent lanes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> RowScales256(ref byte wb, nint g, int r0)
-    {
-        int s0 = Scale(ref wb, r0, g), s1 = Scale(ref wb, r0 + 1, g), s2 = Scale(ref wb, r0 + 2, g), s3 = Scale(ref wb, r0 + 3, g);
-        return Vector256.Create(s0, s0, s1, s1, s2, s2, s3, s3);
-    }
-
-    /// <summary>Group <paramref name="g"/>'s scales of rows r0, r0+1, each in two adjacent lanes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> RowScales128(ref byte wb, nint g, int r0)
-    {
-        int s0 = Scale(ref wb, r0, g), s1 = Scale(ref wb, r0 + 1, g);
-        return Vector128.Create(s0, s0, s1, s1);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Scale(ref byte wb, int row, nint g) => (sbyte)Unsafe.Add(ref wb, ScaleOffset(row, (int)g));
 }

@@ -139,28 +139,29 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
         ref var y = ref MemoryMarshal.GetReference(activations);
         ref var r = ref MemoryMarshal.GetReference(results);
         var kernel = KQuantHelpers.Kernel(level);
-        if (kernel is KernelKind.Avx512 or KernelKind.Avx2)
+        for (var b0 = 0; b0 < count; b0 += GemmRows)
         {
-            for (var b = 0; b < count; b += GemmRows)
-                GemmAvx2(ref w, ref Unsafe.Add(ref y, (nint)b * activationStride), activationStride, Math.Min(GemmRows, count - b), blocks,
-                    ref Unsafe.Add(ref r, (nint)b * resultStride), resultStride);
-            return;
-        }
-        // The portable and scalar paths read the weights once per activation row (they are the fallbacks).
-        for (var b = 0; b < count; b++)
-        {
-            ref var yb = ref Unsafe.Add(ref y, (nint)b * activationStride);
-            ref var rb = ref Unsafe.Add(ref r, (nint)b * resultStride);
+            ref var yb = ref Unsafe.Add(ref y, (nint)b0 * activationStride);
+            ref var rb = ref Unsafe.Add(ref r, (nint)b0 * resultStride);
+            var rows = Math.Min(GemmRows, count - b0);
             switch (kernel)
             {
-                case KernelKind.Vector256:
-                    GemvVector256(ref w, ref yb, blocks, ref rb);
+                case KernelKind.Avx512 or KernelKind.Avx2:
+                    GemmAvx2(ref w, ref yb, activationStride, rows, blocks, ref rb, resultStride);
                     break;
-                case KernelKind.Vector128:
-                    GemvVector128(ref w, ref yb, blocks, ref rb);
+                case KernelKind.Vector256 or KernelKind.Vector128 when rows == 1:
+                    if (kernel == KernelKind.Vector256)
+                        GemvVector256(ref w, ref yb, blocks, ref rb);
+                    else
+                        GemvVector128(ref w, ref yb, blocks, ref rb);
+                    break;
+                case KernelKind.Vector256 or KernelKind.Vector128:
+                    GemmPortable(kernel == KernelKind.Vector256, ref w, ref yb, activationStride, rows, blocks, ref rb, resultStride);
                     break;
                 default:
-                    GemvScalar(ref w, ref yb, blocks, ref rb);
+                    // The specification, one activation row at a time.
+                    for (var b = 0; b < rows; b++)
+                        GemvScalar(ref w, ref Unsafe.Add(ref yb, (nint)b * activationStride), blocks, ref Unsafe.Add(ref rb, (nint)b * resultStride));
                     break;
             }
         }

@@ -64,40 +64,52 @@ internal sealed partial class Q8_0x8
         acc.Store(y);
     }
 
+    /// <summary>*<paramref name="y"/> += d_w·d_a·<paramref name="sum"/> with <see cref="Avx2Gemv"/>'s FMA (d_a of the block at <paramref name="a"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Avx2Accumulate(Vector256<float> dw, byte* a, Vector256<int> sum, float* y) =>
+        Fma.MultiplyAdd(dw * Vector256.Create(Fp16.ToFloat(*(ushort*)a)), Avx.ConvertToVector256Single(sum), Vector256.Load(y)).Store(y);
+
     /// <summary>
-    /// Four activation rows (<paramref name="stride"/> bytes apart) in one pass: each slice of weights is loaded and
-    /// its |w| taken once for all four, and each row's steps are exactly <see cref="Avx2Gemv"/>'s, so the results are
-    /// bit-identical to it. Results of row b go to <paramref name="y"/> + b·<paramref name="resultStride"/>.
+    /// 4·<paramref name="chunks"/> activation rows (<paramref name="stride"/> bytes apart), block by block: each block's
+    /// 272 weight bytes are read from memory once (prefetched a few blocks ahead) and then serve every row from L1, four
+    /// rows at a time, each slice loaded and its |w| taken once per four. A row's float sums live in its results
+    /// (<paramref name="y"/> + b·<paramref name="resultStride"/>), from +0 by the same FMA per block as
+    /// <see cref="Avx2Gemv"/>'s register, so every row is bit-identical to it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Avx2Gemm4(byte* w, byte* a, int stride, int blocks, float* y, int resultStride)
+    private static unsafe void Avx2Gemm(byte* w, byte* a, int stride, int chunks, int blocks, float* y, int resultStride)
     {
-        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
-        byte* a0 = a, a1 = a + stride, a2 = a + 2 * stride, a3 = a + 3 * stride;
-        for (var k = 0; k < blocks; k++, w += PackedBlockBytes)
+        for (var b = 0; b < 4 * chunks; b++)
+            Vector256<float>.Zero.Store(y + (long)b * resultStride);
+        for (var k = 0; k < blocks; k++, w += PackedBlockBytes, a += PlainBlockBytes)
         {
-            Vector256<int> sum0 = default, sum1 = default, sum2 = default, sum3 = default;
-            Avx2Slice4(w, a0, a1, a2, a3, 0, ref sum0, ref sum1, ref sum2, ref sum3);
-            Avx2Slice4(w, a0, a1, a2, a3, 1, ref sum0, ref sum1, ref sum2, ref sum3);
-            Avx2Slice4(w, a0, a1, a2, a3, 2, ref sum0, ref sum1, ref sum2, ref sum3);
-            Avx2Slice4(w, a0, a1, a2, a3, 3, ref sum0, ref sum1, ref sum2, ref sum3);
-            Avx2Slice4(w, a0, a1, a2, a3, 4, ref sum0, ref sum1, ref sum2, ref sum3);
-            Avx2Slice4(w, a0, a1, a2, a3, 5, ref sum0, ref sum1, ref sum2, ref sum3);
-            Avx2Slice4(w, a0, a1, a2, a3, 6, ref sum0, ref sum1, ref sum2, ref sum3);
-            Avx2Slice4(w, a0, a1, a2, a3, 7, ref sum0, ref sum1, ref sum2, ref sum3);
             var dw = Avx2Scales(w);
-            acc0 = Fma.MultiplyAdd(dw * Vector256.Create(Fp16.ToFloat(*(ushort*)a0)), Avx.ConvertToVector256Single(sum0), acc0);
-            acc1 = Fma.MultiplyAdd(dw * Vector256.Create(Fp16.ToFloat(*(ushort*)a1)), Avx.ConvertToVector256Single(sum1), acc1);
-            acc2 = Fma.MultiplyAdd(dw * Vector256.Create(Fp16.ToFloat(*(ushort*)a2)), Avx.ConvertToVector256Single(sum2), acc2);
-            acc3 = Fma.MultiplyAdd(dw * Vector256.Create(Fp16.ToFloat(*(ushort*)a3)), Avx.ConvertToVector256Single(sum3), acc3);
-            a0 += PlainBlockBytes;
-            a1 += PlainBlockBytes;
-            a2 += PlainBlockBytes;
-            a3 += PlainBlockBytes;
+            // Four blocks ahead, past the group's end near the last blocks: a prefetch never faults, and the next
+            // group usually lies there.
+            var ahead = w + 4 * PackedBlockBytes;
+            for (var line = 0; line < PackedBlockBytes; line += 64)
+                Sse.Prefetch0(ahead + line);
+            for (var c = 0; c < chunks; c++)
+            {
+                byte* a0 = a + (long)4 * c * stride, a1 = a0 + stride, a2 = a1 + stride, a3 = a2 + stride;
+                Vector256<int> sum0 = default, sum1 = default, sum2 = default, sum3 = default;
+                Avx2Slice4(w, a0, a1, a2, a3, 0, ref sum0, ref sum1, ref sum2, ref sum3);
+                Avx2Slice4(w, a0, a1, a2, a3, 1, ref sum0, ref sum1, ref sum2, ref sum3);
+                Avx2Slice4(w, a0, a1, a2, a3, 2, ref sum0, ref sum1, ref sum2, ref sum3);
+                Avx2Slice4(w, a0, a1, a2, a3, 3, ref sum0, ref sum1, ref sum2, ref sum3);
+                Avx2Slice4(w, a0, a1, a2, a3, 4, ref sum0, ref sum1, ref sum2, ref sum3);
+                Avx2Slice4(w, a0, a1, a2, a3, 5, ref sum0, ref sum1, ref sum2, ref sum3);
+                Avx2Slice4(w, a0, a1, a2, a3, 6, ref sum0, ref sum1, ref sum2, ref sum3);
+                Avx2Slice4(w, a0, a1, a2, a3, 7, ref sum0, ref sum1, ref sum2, ref sum3);
+                var y0 = y + (long)4 * c * resultStride;
+                var y1 = y0 + resultStride;
+                var y2 = y1 + resultStride;
+                var y3 = y2 + resultStride;
+                Avx2Accumulate(dw, a0, sum0, y0);
+                Avx2Accumulate(dw, a1, sum1, y1);
+                Avx2Accumulate(dw, a2, sum2, y2);
+                Avx2Accumulate(dw, a3, sum3, y3);
+            }
         }
-        acc0.Store(y);
-        acc1.Store(y + resultStride);
-        acc2.Store(y + 2 * resultStride);
-        acc3.Store(y + 3 * resultStride);
     }
 }

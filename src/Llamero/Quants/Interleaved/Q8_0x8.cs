@@ -103,13 +103,16 @@ internal sealed partial class Q8_0x8 : IInterleavedFormat
         fixed (float* y = results)
         {
             var b = 0;
+            if (Avx2Path(level) && count >= 4)
+            {
+                Avx2Gemm(w, a, activationStride, count / 4, blocks, y, resultStride);
+                b = count / 4 * 4;
+            }
             for (; b + 4 <= count && level != SimdLevel.Scalar; b += 4)
             {
                 var a4 = a + (long)b * activationStride;
                 var y4 = y + (long)b * resultStride;
-                if (Avx2Path(level))
-                    Avx2Gemm4(w, a4, activationStride, blocks, y4, resultStride);
-                else if (level == SimdLevel.Vector256)
+                if (level == SimdLevel.Vector256)
                     Vector256Gemm4(w, a4, activationStride, blocks, y4, resultStride);
                 else
                     Vector128Gemm4(w, a4, activationStride, blocks, y4, resultStride);

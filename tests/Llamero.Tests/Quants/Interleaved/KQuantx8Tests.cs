@@ -7,7 +7,7 @@ namespace Llamero.Tests.Quants.Interleaved;
 
 /// <summary>
 /// The 8-row K-quant layout (<see cref="KQuantx8{TAvx2, TPortable}"/>) for every format it serves, registered or
-/// not: the same size as the plain rows, lossless, and on the machine's own path bit-identical to the plain dot of
+/// not: at most 4% larger than the plain rows (Q3_K's widened scales), lossless, and on the machine's own path bit-identical to the plain dot of
 /// each row (so a repacked model gives the plain model's logits, which the llama.cpp comparisons rely on).
 /// </summary>
 public class KQuantx8Tests
@@ -24,12 +24,13 @@ public class KQuantx8Tests
     [InlineData("Q2_K")]
     [InlineData("Q3_K")]
     [InlineData("Q5_K")]
-    public void Group_is_as_large_as_the_plain_rows_and_unpacks_to_them(string type)
+    public void Group_is_at_most_4_percent_larger_than_the_plain_rows_and_unpacks_to_them(string type)
     {
         var layout = Layout(type);
         foreach (var cols in new[] { 256, 768, 4096 })
         {
-            Assert.Equal(8 * GgmlTypes.Get(layout.Type).RowBytes(cols), layout.GroupBytes(cols));
+            var plainBytes = 8 * GgmlTypes.Get(layout.Type).RowBytes(cols);
+            Assert.InRange(layout.GroupBytes(cols), plainBytes, plainBytes * 104 / 100);
             var plain = InterleavedLayoutTests.PlainRows(layout.Type, 8, cols, seed: cols + 5);
             var group = InterleavedLayoutTests.Pack(layout, plain, cols);
             var back = new byte[plain.Length];

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Llamero.Gguf;
+using Llamero.Quants.Interleaved;
+
+namespace Llamero.Benchmarks.Loading;
+
+/// <summary>
+/// <c>-- repack-pack FILE...</c>: how fast each interleaved layout packs, one thread, from memory to memory (no page
+/// faults): for every format with a layout (and its reference layout) the first <c>blk.*</c> matrix of that format in
+/// the files is packed whole, best of five after a warm-up, in MB of plain bytes per second of thread CPU time.
+/// Loading repacks a model at about this rate times the threads, plus the cost of fresh memory.
+/// </summary>
+internal static class PackThroughputMeasure
+{
+    public static unsafe int Run(string[] files)
+    {
+        var seen = new HashSet<GgmlType>();
+        foreach (var path in files)
+        {
+            using var file = GgufFile.Open(path);
+            foreach (var t in file.Tensors)
+            {
+                if (!t.Name.StartsWith("blk.", StringComparison.Ordinal) || t.Dimensions.Length != 2 || !seen.Add(t.Type))
+                    continue;
+                var rows = (int)t.Dimensions[1];
+                var cols = (int)t.Dimensions[0];
+                var source = file.GetTensorData(t).ToArray();
+                foreach (var layout in new[] { InterleavedLayouts.Default(t.Type), Reference(t.Type) })
+                {
+                    if (layout is null || !layout.Fits(rows, cols))
+                        continue;
+                    var best = double.MaxValue;
+                    var groups = rows / layout.RowGroup;
+                    var plainGroup = (int)(layout.RowGroup * (source.Length / rows));
+                    var packedGroup = (int)layout.GroupBytes(cols);
+                    var destination = new byte[(long)groups * packedGroup];
+                    for (var run = 0; run < 6; run++)
+                    {
+                        var cpu0 = ThreadCpu();
+                        for (var g = 0; g < groups; g++)
+                            layout.Pack(source.AsSpan(g * plainGroup, plainGroup), cols, destination.AsSpan(g * packedGroup, packedGroup));
+                        if (run > 0)
+                            best = Math.Min(best, ThreadCpu() - cpu0);
+                    }
+                    var mbs = source.Length / 1e6 / best;
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{layout.Name,-18} {t.Name} ({cols} x {rows}, {source.Length / 1e6:F1} MB): {mbs,8:F0} MB/s of plain bytes per thread"));
+                }
+            }
+        }
+        return 0;
+    }
+
+    private static WeightLayout? Reference(GgmlType type)
+    {
+        try
+        {
+            return InterleavedLayouts.Reference(type);
+        }
+        catch (NotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    // CPU seconds of the calling thread (Linux CLOCK_THREAD_CPUTIME_ID), else process CPU time.
+    private static double ThreadCpu()
+    {
+        if (OperatingSystem.IsLinux() && ClockGetTime(3, out var ts) == 0)
+            return ts.Seconds + ts.Nanoseconds / 1e9;
+        return Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec time);
+}
