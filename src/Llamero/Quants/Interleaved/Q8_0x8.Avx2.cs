@@ -32,6 +32,17 @@ internal sealed partial class Q8_0x8
         return Avx2Slice(qw, Avx2.Abs(qw), a + 2 + 4 * s);
     }
 
+    /// <summary>The eight rows' integer sums of the block at <paramref name="w"/> with the activation block at <paramref name="a"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<int> Avx2Block(byte* w, byte* a)
+    {
+        // The eight slices written out: a loop of eight would spend three of its ten instructions counting.
+        var sum = Avx2Slice(w, a, 0) + Avx2Slice(w, a, 1);
+        sum += Avx2Slice(w, a, 2) + Avx2Slice(w, a, 3);
+        sum += Avx2Slice(w, a, 4) + Avx2Slice(w, a, 5);
+        return sum + (Avx2Slice(w, a, 6) + Avx2Slice(w, a, 7));
+    }
+
     /// <summary>Slice <paramref name="s"/> against four activation blocks: one load and one |w| for all four.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void Avx2Slice4(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int s,
@@ -53,11 +64,7 @@ internal sealed partial class Q8_0x8
         var acc = Vector256<float>.Zero;
         for (var k = 0; k < blocks; k++, w += PackedBlockBytes, a += PlainBlockBytes)
         {
-            // The eight slices written out: a loop of eight would spend three of its ten instructions counting.
-            var sum = Avx2Slice(w, a, 0) + Avx2Slice(w, a, 1);
-            sum += Avx2Slice(w, a, 2) + Avx2Slice(w, a, 3);
-            sum += Avx2Slice(w, a, 4) + Avx2Slice(w, a, 5);
-            sum += Avx2Slice(w, a, 6) + Avx2Slice(w, a, 7);
+            var sum = Avx2Block(w, a);
             var scale = Avx2Scales(w) * Vector256.Create(Fp16.ToFloat(*(ushort*)a));
             acc = Fma.MultiplyAdd(scale, Avx.ConvertToVector256Single(sum), acc);
         }
@@ -70,16 +77,17 @@ internal sealed partial class Q8_0x8
         Fma.MultiplyAdd(dw * Vector256.Create(Fp16.ToFloat(*(ushort*)a)), Avx.ConvertToVector256Single(sum), Vector256.Load(y)).Store(y);
 
     /// <summary>
-    /// 4·<paramref name="chunks"/> activation rows (<paramref name="stride"/> bytes apart), block by block: each block's
+    /// <paramref name="count"/> activation rows (<paramref name="stride"/> bytes apart), block by block: each block's
     /// 272 weight bytes are read from memory once (prefetched a few blocks ahead) and then serve every row from L1, four
-    /// rows at a time, each slice loaded and its |w| taken once per four. A row's float sums live in its results
+    /// rows at a time (each slice loaded and its |w| taken once per four), the last count mod 4 one at a time. A row's float sums live in its results
     /// (<paramref name="y"/> + b·<paramref name="resultStride"/>), from +0 by the same FMA per block as
     /// <see cref="Avx2Gemv"/>'s register, so every row is bit-identical to it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Avx2Gemm(byte* w, byte* a, int stride, int chunks, int blocks, float* y, int resultStride)
+    private static unsafe void Avx2Gemm(byte* w, byte* a, int stride, int count, int blocks, float* y, int resultStride)
     {
-        for (var b = 0; b < 4 * chunks; b++)
+        var chunks = count / 4;
+        for (var b = 0; b < count; b++)
             Vector256<float>.Zero.Store(y + (long)b * resultStride);
         for (var k = 0; k < blocks; k++, w += PackedBlockBytes, a += PlainBlockBytes)
         {
@@ -109,6 +117,11 @@ internal sealed partial class Q8_0x8
                 Avx2Accumulate(dw, a1, sum1, y1);
                 Avx2Accumulate(dw, a2, sum2, y2);
                 Avx2Accumulate(dw, a3, sum3, y3);
+            }
+            for (var b = 4 * chunks; b < count; b++)
+            {
+                var ab = a + (long)b * stride;
+                Avx2Accumulate(dw, ab, Avx2Block(w, ab), y + (long)b * resultStride);
             }
         }
     }

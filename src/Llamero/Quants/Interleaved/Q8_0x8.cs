@@ -102,12 +102,12 @@ internal sealed partial class Q8_0x8 : IInterleavedFormat
         fixed (byte* a = activations)
         fixed (float* y = results)
         {
-            var b = 0;
-            if (Avx2Path(level) && count >= 4)
+            if (Avx2Path(level))
             {
-                Avx2Gemm(w, a, activationStride, count / 4, blocks, y, resultStride);
-                b = count / 4 * 4;
+                Avx2Gemm(w, a, activationStride, count, blocks, y, resultStride);
+                return;
             }
+            var b = 0;
             for (; b + 4 <= count && level != SimdLevel.Scalar; b += 4)
             {
                 var a4 = a + (long)b * activationStride;
