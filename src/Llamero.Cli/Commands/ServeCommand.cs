@@ -53,12 +53,15 @@ internal static class ServeCommand
 
                 var caches = cacheTypes.Read(parseResult);
                 var load = repack.Read(parseResult);
-                await using var server = LlameroServer.Create(options, () => LlameroEngine.Load(path, templateName, cacheTypes: caches, load: load));
+                LlameroEngine? engine = null;
+                await using var server = LlameroServer.Create(options, () => engine = LlameroEngine.Load(path, templateName, cacheTypes: caches, load: load));
                 await server.StartAsync(cancellation);
                 output.WriteLine($"llamero serve: listening on {server.BaseAddress} (chat page at /, API at {server.BaseAddress}v1), loading {path}");
                 await server.Loaded;
                 output.WriteLine($"model {server.ModelId} ready: {options.Parallel} slots x {server.ContextSize} tokens, queue {options.QueueCapacity}" +
                                  (options.ApiKey is null ? "" : ", API key required"));
+                if (engine is not null)
+                    output.WriteLine(Inference.RepackArgument.Describe(engine.Model, load));
                 // Ends on Ctrl+C / SIGTERM (the host's own handler or the command's cancellation, whichever sees it).
                 await server.WaitForShutdownAsync(cancellation);
                 output.WriteLine("llamero serve: stopping");

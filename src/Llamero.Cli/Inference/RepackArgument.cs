@@ -26,6 +26,9 @@ internal sealed class RepackArgument
         if (matrices == 0)
             return asked.RepackWeights ? "repack: no matrix has an interleaved layout, all multiplied in the file's layout" : "repack: off (--no-repack), all matrices multiplied in the file's layout";
         var mib = (bytes / 1048576.0).ToString("F2", CultureInfo.InvariantCulture);
-        return $"repack: {matrices} matrices into interleaved layouts, {mib} MiB (their file pages released; --no-repack keeps the file's layout)";
+        var w = model.Weights;
+        var layouts = w.Layers.SelectMany(l => new[] { l.Query, l.Key, l.Value, l.Output, l.Gate, l.Up, l.Down }).Append(w.Output)
+            .Where(m => m.Layout is not null).GroupBy(m => m.Layout!.Name).Select(g => $"{g.Key} x{g.Count()}");
+        return $"repack: {matrices} matrices into interleaved layouts ({string.Join(", ", layouts)}), {mib} MiB (their file pages released; --no-repack keeps the file's layout)";
     }
 }

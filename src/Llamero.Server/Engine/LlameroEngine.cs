@@ -53,6 +53,9 @@ public sealed class LlameroEngine : IInferenceEngine
     /// <inheritdoc />
     public string ModelId { get; }
 
+    /// <summary>The loaded model (e.g. to report what loading repacked).</summary>
+    public LlamaModel Model => _model;
+
     /// <inheritdoc />
     public int TrainedContextSize => _model.Config.ContextLength;
 
