@@ -4,46 +4,58 @@ using System.Runtime.Intrinsics;
 namespace Llamero.Quants.Interleaved;
 
 // The portable path (SSE, NEON, or any Vector128 hardware; the Vector256 level runs it too): the integer sums of
-// the scalar kernel, sixteen bytes (four weights of four rows) at a time in int16 lanes, with its float steps.
+// the scalar kernel, sixteen bytes (four weights of four rows) at a time in int16 lanes, inside its float steps.
 internal sealed partial class Q4_Kx8
 {
-    private static void GemvPortable(ref byte w, ref byte a, int blocks, ref float results) => GemvRows(true, ref w, ref a, blocks, ref results);
+    /// <summary>One int32 vector (four weight positions) per weight row.</summary>
+    [InlineArray(Rows)]
+    private struct RowSums
+    {
+        private Vector128<int> _element0;
+    }
 
     /// <summary>
-    /// <see cref="LevelSumsScalar"/> with Vector128: per sub-block and half group (rows 4h..4h+3), eight unit loads
-    /// widened to int16 and multiplied by the unit's four activations (|15·128| per product, eight per lane: fits int16).
+    /// <c>sumi[r] += Σ_j scale_j · Σ_k level·q8</c> for one activation row: per sub-block, each unit load widened to int16
+    /// and multiplied by the unit's four activations (|15·128| per product, eight per lane: fits int16); each
+    /// sub-block's sums scaled into int32 lanes, summed across lanes once per super-block.
     /// </summary>
     private static void LevelSumsPortable(ref byte wb, ref byte ab, ReadOnlySpan<byte> scales, Span<int> sumi)
     {
         var mask = Vector128.Create((byte)0x0F);
-        ref var q8 = ref Unsafe.Add(ref ab, Q8_K.QsOffset);
+        RowSums rows = default;
         for (var j = 0; j < 8; j++)
         {
             ref var q = ref Unsafe.Add(ref wb, QsOffset + 256 * (j >> 1));
-            for (var h = 0; h < 2; h++)
+            ref var act = ref Unsafe.Add(ref ab, Q8_K.QsOffset + 32 * j);
+            Vector128<short> p01 = default, p23 = default, p45 = default, p67 = default;
+            for (var u = 0; u < 8; u++)
             {
-                Vector128<short> pair01 = default, pair23 = default;
-                for (var u = 0; u < 8; u++)
-                {
-                    var bits = Vector128.LoadUnsafe(ref q, (nuint)(32 * u + 16 * h));
-                    var levels = (j & 1) == 0 ? bits & mask : Vector128.ShiftRightLogical(bits, 4);
-                    var run = Vector128.WidenLower(Vector128.CreateScalar(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref q8, 32 * j + 4 * u)))
-                        .AsSByte());
-                    var act = Vector128.Shuffle(run, Vector128.Create((short)0, 1, 2, 3, 0, 1, 2, 3));
-                    pair01 += Vector128.WidenLower(levels).AsInt16() * act;
-                    pair23 += Vector128.WidenUpper(levels).AsInt16() * act;
-                }
-                AddRows(pair01, 4 * h, j, scales, sumi);
-                AddRows(pair23, 4 * h + 2, j, scales, sumi);
+                var bits0 = Vector128.LoadUnsafe(ref q, (nuint)(32 * u));
+                var bits1 = Vector128.LoadUnsafe(ref q, (nuint)(32 * u + 16));
+                var levels0 = (j & 1) == 0 ? bits0 & mask : Vector128.ShiftRightLogical(bits0, 4);
+                var levels1 = (j & 1) == 0 ? bits1 & mask : Vector128.ShiftRightLogical(bits1, 4);
+                // The unit's four activations as int16 (64 bits), in both halves.
+                var run = Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref act, 4 * u));
+                var a = Vector128.Create(Vector128.WidenLower(Vector128.CreateScalar(run).AsSByte()).AsInt64().ToScalar()).AsInt16();
+                p01 += Vector128.WidenLower(levels0).AsInt16() * a;
+                p23 += Vector128.WidenUpper(levels0).AsInt16() * a;
+                p45 += Vector128.WidenLower(levels1).AsInt16() * a;
+                p67 += Vector128.WidenUpper(levels1).AsInt16() * a;
             }
+            Scale(ref rows, p01, 0, j, scales);
+            Scale(ref rows, p23, 2, j, scales);
+            Scale(ref rows, p45, 4, j, scales);
+            Scale(ref rows, p67, 6, j, scales);
         }
+        for (var r = 0; r < Rows; r++)
+            sumi[r] += Vector128.Sum(rows[r]);
     }
 
-    /// <summary>Rows <paramref name="row"/> and row + 1 (four int16 lanes each) scaled into their sums.</summary>
+    /// <summary>Rows <paramref name="r"/> and r + 1 (four int16 lanes each) times their sub-block scale into their int32 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddRows(Vector128<short> pair, int row, int j, ReadOnlySpan<byte> scales, Span<int> sumi)
+    private static void Scale(ref RowSums rows, Vector128<short> pair, int r, int j, ReadOnlySpan<byte> scales)
     {
-        sumi[row] += scales[8 * row + j] * Vector128.Sum(Vector128.WidenLower(pair));
-        sumi[row + 1] += scales[8 * (row + 1) + j] * Vector128.Sum(Vector128.WidenUpper(pair));
+        rows[r] += Vector128.WidenLower(pair) * Vector128.Create((int)scales[8 * r + j]);
+        rows[r + 1] += Vector128.WidenUpper(pair) * Vector128.Create((int)scales[8 * (r + 1) + j]);
     }
 }

@@ -96,10 +96,10 @@ internal sealed partial class Q4_Kx8 : IInterleavedFormat
                 GemvAvx2(ref w, ref a, blocks, ref y);
                 break;
             case KernelKind.Vector256 or KernelKind.Vector128:
-                GemvPortable(ref w, ref a, blocks, ref y);
+                RowsGeneric(true, ref w, ref a, 0, 1, blocks, ref y, 0);
                 break;
             default:
-                GemvScalar(ref w, ref a, blocks, ref y);
+                RowsGeneric(false, ref w, ref a, 0, 1, blocks, ref y, 0);
                 break;
         }
     }
@@ -119,16 +119,7 @@ internal sealed partial class Q4_Kx8 : IInterleavedFormat
             GemmAvx2(ref w, ref a, activationStride, count, blocks, ref y, resultStride);
             return;
         }
-        // The portable and scalar paths gain nothing from sharing weight loads across rows: one row at a time.
-        for (var b = 0; b < count; b++)
-        {
-            ref var ab = ref Unsafe.Add(ref a, (nint)b * activationStride);
-            ref var yb = ref Unsafe.Add(ref y, (nint)b * resultStride);
-            if (kernel == KernelKind.Scalar)
-                GemvScalar(ref w, ref ab, blocks, ref yb);
-            else
-                GemvPortable(ref w, ref ab, blocks, ref yb);
-        }
+        RowsGeneric(kernel != KernelKind.Scalar, ref w, ref a, activationStride, count, blocks, ref y, resultStride);
     }
 
     /// <summary>Validates the spans (whole super-blocks, room for every row and result) and returns the super-blocks per row.</summary>
@@ -146,51 +137,61 @@ internal sealed partial class Q4_Kx8 : IInterleavedFormat
         return blocks;
     }
 
-    /// <summary>
-    /// The specification: per super-block, each row's exact int32 sums (sumi = Σ_j scale_j·Σ q·a and Σ_j min_j·bsums)
-    /// and the float steps of the class remarks. The scale and min of sub-block j come from the row's 12 packed bytes
-    /// as in plain Q4_K.
-    /// </summary>
-    private static void GemvScalar(ref byte w, ref byte a, int blocks, ref float results) => GemvRows(false, ref w, ref a, blocks, ref results);
+    /// <summary>Activation rows the scalar and portable kernels take per pass over a super-block (its scales unpacked once for all).</summary>
+    private const int GenericRows = 4;
 
-    /// <summary>The scalar kernel's float steps around integer sums by plain code or (<paramref name="vector"/>) Vector128 code.</summary>
-    private static void GemvRows(bool vector, ref byte w, ref byte a, int blocks, ref float results)
+    /// <summary>
+    /// The specification (<paramref name="vector"/> false) and the portable path: per super-block, each row's exact
+    /// int32 sums (sumi = Σ_j scale_j·Σ q·a and Σ_j min_j·bsums) and the float steps of the class remarks, for
+    /// <paramref name="count"/> activation rows <paramref name="stride"/> bytes apart, up to <see cref="GenericRows"/>
+    /// at a time. The scale and min of sub-block j come from the row's 12 packed bytes as in plain Q4_K.
+    /// </summary>
+    private static void RowsGeneric(bool vector, ref byte w, ref byte a, nint stride, int count, int blocks, ref float y, nint yStride)
     {
-        Span<float> acc = stackalloc float[Rows];
-        Span<float> accMin = stackalloc float[Rows];
-        Span<int> sumi = stackalloc int[Rows];
-        Span<int> sumMins = stackalloc int[Rows];
+        Span<float> acc = stackalloc float[GenericRows * Rows];
+        Span<float> accMin = stackalloc float[GenericRows * Rows];
+        Span<int> sumi = stackalloc int[GenericRows * Rows];
         Span<byte> scales = stackalloc byte[2 * 8 * Rows];
-        acc.Clear();
-        accMin.Clear();
-        for (var i = 0; i < blocks; i++)
+        for (var b0 = 0; b0 < count; b0 += GenericRows)
         {
-            ref var wb = ref Unsafe.Add(ref w, (nint)i * BlockBytes);
-            ref var ab = ref Unsafe.Add(ref a, (nint)i * Q8_K.BlockBytes);
-            ScalesAndMins(ref wb, scales);
-            sumi.Clear();
-            for (var r = 0; r < Rows; r++)
+            var n = Math.Min(GenericRows, count - b0);
+            ref var a0 = ref Unsafe.Add(ref a, b0 * stride);
+            acc.Clear();
+            accMin.Clear();
+            for (var i = 0; i < blocks; i++)
             {
-                var m = 0;
-                for (var j = 0; j < 8; j++)
-                    m += scales[64 + 8 * r + j] * (BSum(ref ab, 2 * j) + BSum(ref ab, 2 * j + 1));
-                sumMins[r] = m;
+                ref var wb = ref Unsafe.Add(ref w, (nint)i * BlockBytes);
+                ref var ai = ref Unsafe.Add(ref a0, (nint)i * Q8_K.BlockBytes);
+                ScalesAndMins(ref wb, scales);
+                sumi.Clear();
+                for (var b = 0; b < n; b++)
+                {
+                    if (vector)
+                        LevelSumsPortable(ref wb, ref Unsafe.Add(ref ai, b * stride), scales, sumi.Slice(b * Rows, Rows));
+                    else
+                        LevelSumsScalar(ref wb, ref Unsafe.Add(ref ai, b * stride), scales, sumi.Slice(b * Rows, Rows));
+                }
+                for (var b = 0; b < n; b++)
+                {
+                    ref var ab = ref Unsafe.Add(ref ai, b * stride);
+                    var dy = Unsafe.ReadUnaligned<float>(ref ab);
+                    for (var r = 0; r < Rows; r++)
+                    {
+                        var sumMins = 0;
+                        for (var j = 0; j < 8; j++)
+                            sumMins += scales[64 + 8 * r + j] * (BSum(ref ab, 2 * j) + BSum(ref ab, 2 * j + 1));
+                        var d = Fp16.ToFloat(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref wb, DOffset + 2 * r)));
+                        var dMin = Fp16.ToFloat(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref wb, DMinOffset + 2 * r)));
+                        var k = b * Rows + r;
+                        acc[k] = MathF.FusedMultiplyAdd(sumi[k], d * dy, acc[k]);
+                        accMin[k] = MathF.FusedMultiplyAdd(sumMins, dMin * dy, accMin[k]);
+                    }
+                }
             }
-            if (vector)
-                LevelSumsPortable(ref wb, ref ab, scales, sumi);
-            else
-                LevelSumsScalar(ref wb, ref ab, scales, sumi);
-            var dy = Unsafe.ReadUnaligned<float>(ref ab);
-            for (var r = 0; r < Rows; r++)
-            {
-                var d = Fp16.ToFloat(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref wb, DOffset + 2 * r)));
-                var dMin = Fp16.ToFloat(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref wb, DMinOffset + 2 * r)));
-                acc[r] = MathF.FusedMultiplyAdd(sumi[r], d * dy, acc[r]);
-                accMin[r] = MathF.FusedMultiplyAdd(sumMins[r], dMin * dy, accMin[r]);
-            }
+            for (var b = 0; b < n; b++)
+                for (var r = 0; r < Rows; r++)
+                    Unsafe.Add(ref y, (b0 + b) * yStride + r) = acc[b * Rows + r] - accMin[b * Rows + r];
         }
-        for (var r = 0; r < Rows; r++)
-            Unsafe.Add(ref results, r) = acc[r] - accMin[r];
     }
 
     /// <summary>Row r's scale of sub-block j at <c>8r + j</c> of <paramref name="scales"/>, its min at <c>64 + 8r + j</c>.</summary>
