@@ -310,6 +310,8 @@ internal sealed class KQuantx8<TAvx2, TPortable> : IInterleavedFormat
     {
         RowAccumulators acc = default;
         RowAccumulators accMin = default;
+        ref var acc0 = ref acc[0];
+        ref var accMin0 = ref accMin[0];
         TAvx2 b = default;
         for (nint k = 0; k < blocks; k++)
         {
@@ -323,7 +325,7 @@ internal sealed class KQuantx8<TAvx2, TPortable> : IInterleavedFormat
                 ref var xb = ref RowBlock(ref segment, r);
                 b.LoadRecord(ref xb);
                 var s = KQuantAvx2Kernels.BlockSum(ref b, ref xb, ref q8);
-                Step(dd, dm, r, s, Avx2.MultiplyAddAdjacent(b.Coefficients, bsums), ref acc[(int)r], ref accMin[(int)r]);
+                Step(dd, dm, r, s, Avx2.MultiplyAddAdjacent(b.Coefficients, bsums), ref Unsafe.Add(ref acc0, r), ref Unsafe.Add(ref accMin0, r));
             }
         }
         for (var r = 0; r < Rows; r++)
