@@ -95,6 +95,31 @@ public sealed class RepackLoadTests : IDisposable
     }
 
     [Fact]
+    public void Quantized_model_in_the_default_layouts_predicts_what_the_plain_model_does()
+    {
+        AssertSamePredictions(Logits(Quantized.Value, Plain), Logits(Quantized.Value, ModelLoadOptions.Default), 512);
+    }
+
+    [Fact]
+    public void Every_entry_point_that_loads_a_model_passes_the_switch_through()
+    {
+        // The default layouts cover Q4_K and Q6_K, so the Q4_K_M model repacks unless told not to.
+        var path = Quantized.Value;
+        using (var llm = Llm.Load(path))
+            Assert.Equal(4 * 7 + 1, llm.Model.Repacked.Matrices);
+        using (var llm = Llm.Load(path, new LlmOptions { RepackWeights = false }))
+            Assert.Equal(0, llm.Model.Repacked.Matrices);
+        using (var evaluation = Llamero.Evaluation.EvaluationModel.Open(path, load: Plain))
+            Assert.Equal(0, evaluation.Model.Repacked.Matrices);
+        using (var evaluation = Llamero.Evaluation.EvaluationModel.Open(path))
+            Assert.Equal(4 * 7 + 1, evaluation.Model.Repacked.Matrices);
+        using (var engine = Llamero.Server.Engine.LlameroEngine.Load(path, load: Plain))
+            Assert.Equal(0, engine.Model.Repacked.Matrices);
+        using (var engine = Llamero.Server.Engine.LlameroEngine.Load(path))
+            Assert.Equal(4 * 7 + 1, engine.Model.Repacked.Matrices);
+    }
+
+    [Fact]
     public void Released_pages_come_back_from_the_file_with_the_original_bytes()
     {
         var path = Quantized.Value;

@@ -3,10 +3,10 @@ using System.Runtime.Intrinsics;
 
 namespace Llamero.Quants.Interleaved;
 
-// Portable kernel of Q4_0x8 (Vector128: NEON, SSE), also run for the Vector256 level, which no CPU without AVX2
-// accelerates. Rows 0..3 and 4..7 each get a vector of four lanes. Per block the nibbles become signed bytes q − 8,
-// widen to 16 bits and multiply a broadcast 4-byte activation slice (at most 8·128 per product, eight summed per
-// lane); each row's four 16-bit lanes fold to one 32-bit sum, then the same fused multiply-add as the scalar path.
+// Portable kernels of Q4_0x8 (Vector256 and Vector128: NEON, SSE). Vector128 gives rows 0..3 and 4..7 a vector of
+// four lanes each, Vector256 all eight rows one vector. Per block the nibbles become signed bytes q − 8, widen to 16
+// bits and multiply a broadcast 4-byte activation slice (at most 8·128 per product, eight summed per lane); each
+// row's four 16-bit lanes fold to one 32-bit sum, then the same fused multiply-add as the scalar path.
 internal sealed partial class Q4_0x8
 {
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -61,6 +61,50 @@ internal sealed partial class Q4_0x8
     // Lanes of four 16-bit values summed into each 64-bit lane (two rows).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<long> Quads(Vector128<short> p)
+    {
+        var x = p.AsInt32();
+        var pairs = (x << 16 >> 16) + (x >> 16);
+        var y = pairs.AsInt64();
+        return (y << 32 >> 32) + (y >> 32);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void GemvVector256(ref byte g, ref byte a, int blocks, ref float y)
+    {
+        var acc = Vector256<float>.Zero;
+        for (var k = 0; k < blocks; k++)
+        {
+            ref var gb = ref Unsafe.Add(ref g, (nint)k * GroupBlockBytes);
+            ref var ab = ref Unsafe.Add(ref a, (nint)k * ActivationBlockBytes);
+            // 16-bit products: rows 0..3 | rows 4..7, four lanes per row.
+            Vector256<short> p0123 = default, p4567 = default;
+            var eight = Vector256.Create((sbyte)8);
+            for (var c = 0; c < Chunks; c++)
+            {
+                var low = Slice256(ref ab, 4 * c);
+                var high = Slice256(ref ab, BlockSize / 2 + 4 * c);
+                var q = Vector256.LoadUnsafe(ref gb, (nuint)(ScaleBytes + c * ChunkBytes));
+                var lo = (q & Vector256.Create((byte)0x0F)).AsSByte() - eight;
+                var hi = Vector256.ShiftRightLogical(q, 4).AsSByte() - eight;
+                p0123 += Vector256.WidenLower(lo) * low + Vector256.WidenLower(hi) * high;
+                p4567 += Vector256.WidenUpper(lo) * low + Vector256.WidenUpper(hi) * high;
+            }
+            var sums = Vector256.Narrow(Quads(p0123), Quads(p4567));
+            var scales = Vector256.WidenLower(Vector256.Create(Vector128.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref gb)), default));
+            var da = Vector256.Create(Fp16.ToFloat(Unsafe.ReadUnaligned<ushort>(ref ab)));
+            acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums), Fp16.ToFloat(scales) * da, acc);
+        }
+        Vector256.StoreUnsafe(acc, ref y);
+    }
+
+    /// <summary>Activation quants i..i+3, widened to 16 bits, four times (for each of four rows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> Slice256(ref byte ab, int i) =>
+        Vector256.WidenLower(Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref ab, ActivationQuants + i))).AsSByte());
+
+    // Lanes of four 16-bit values summed into each 64-bit lane (one row).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<long> Quads(Vector256<short> p)
     {
         var x = p.AsInt32();
         var pairs = (x << 16 >> 16) + (x >> 16);

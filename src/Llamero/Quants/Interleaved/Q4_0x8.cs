@@ -85,7 +85,10 @@ internal sealed partial class Q4_0x8 : IInterleavedFormat
             case SimdLevel.Avx512 or SimdLevel.Avx2:
                 GemvAvx2(ref g, ref a, blocks, ref y);
                 break;
-            case SimdLevel.Vector256 or SimdLevel.Vector128:
+            case SimdLevel.Vector256:
+                GemvVector256(ref g, ref a, blocks, ref y);
+                break;
+            case SimdLevel.Vector128:
                 GemvVector128(ref g, ref a, blocks, ref y);
                 break;
             default:
