@@ -42,7 +42,30 @@ internal sealed partial class Q4_0x8 : IInterleavedFormat
     public static long GroupBytes(int cols) => (long)Blocks(cols) * GroupBlockBytes;
 
     /// <inheritdoc />
-    public static void Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group) => Shuffle(plainRows, cols, group, pack: true);
+    public static void Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group)
+    {
+        var blocks = Blocks(cols);
+        var rowBytes = blocks * PlainBlockBytes;
+        if (plainRows.Length < Rows * rowBytes || group.Length < (long)blocks * GroupBlockBytes)
+        {
+            Shuffle(plainRows, cols, group, pack: true); // names the sizes
+            return;
+        }
+        // The loader packs whole models through here: Shuffle's moves, as whole scalars instead of span slices.
+        ref var source = ref MemoryMarshal.GetReference(plainRows);
+        ref var destination = ref MemoryMarshal.GetReference(group);
+        for (var k = 0; k < blocks; k++)
+        {
+            ref var packed = ref Unsafe.Add(ref destination, k * GroupBlockBytes);
+            for (var r = 0; r < Rows; r++)
+            {
+                ref var plain = ref Unsafe.Add(ref source, r * rowBytes + k * PlainBlockBytes);
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref packed, 2 * r), Unsafe.ReadUnaligned<ushort>(ref plain));
+                for (var c = 0; c < Chunks; c++)
+                    Unsafe.WriteUnaligned(ref Unsafe.Add(ref packed, ScaleBytes + c * ChunkBytes + 4 * r), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref plain, 2 + 4 * c)));
+            }
+        }
+    }
 
     /// <inheritdoc />
     public static void Unpack(ReadOnlySpan<byte> group, int cols, Span<byte> plainRows) => Shuffle(group, cols, plainRows, pack: false);

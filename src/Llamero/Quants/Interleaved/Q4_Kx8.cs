@@ -52,7 +52,35 @@ internal sealed partial class Q4_Kx8 : IInterleavedFormat
 
     private const int QK_K = 256;
 
-    public static void Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group) => Shuffle(plainRows, cols, group, pack: true);
+    public static void Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group)
+    {
+        var blocks = Blocks(cols);
+        var rowBytes = blocks * PlainBlockBytes;
+        var total = blocks * BlockBytes;
+        if (plainRows.Length < total || group.Length < total)
+        {
+            Shuffle(plainRows, cols, group, pack: true); // names the sizes
+            return;
+        }
+        // The loader packs whole models through here: Shuffle's moves, as whole scalars instead of span slices.
+        ref var source = ref MemoryMarshal.GetReference(plainRows);
+        ref var destination = ref MemoryMarshal.GetReference(group);
+        for (var i = 0; i < blocks; i++)
+        {
+            ref var packed = ref Unsafe.Add(ref destination, i * BlockBytes);
+            for (var r = 0; r < Rows; r++)
+            {
+                ref var plain = ref Unsafe.Add(ref source, r * rowBytes + i * PlainBlockBytes);
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref packed, DOffset + 2 * r), Unsafe.ReadUnaligned<ushort>(ref plain));
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref packed, DMinOffset + 2 * r), Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref plain, 2)));
+                for (var b = 0; b < 12; b++)
+                    Unsafe.Add(ref packed, ScalesOffset + 8 * b + r) = Unsafe.Add(ref plain, PlainScales + b);
+                // Quant word q (bytes 4q..4q+3 of the row's 128) goes to the q-th 32-byte run, at the row's 4 bytes.
+                for (var q = 0; q < 32; q++)
+                    Unsafe.WriteUnaligned(ref Unsafe.Add(ref packed, QsOffset + 32 * q + 4 * r), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref plain, PlainQs + 4 * q)));
+            }
+        }
+    }
 
     public static void Unpack(ReadOnlySpan<byte> group, int cols, Span<byte> plainRows) => Shuffle(group, cols, plainRows, pack: false);
 
