@@ -39,10 +39,21 @@ internal static class SideBySideRunner
                 var request = new MeasureRequest("", file, threads, o.Prompt, o.Generate, o.Repetitions, o.Repack);
                 var llamero = new List<Measurement>();
                 var llamaCpp = new List<Measurement>();
+                // Both engines open the file from the page cache: without this the first one measured pays the disk
+                // (a 7B file that was not read lately), and who goes first alternates round by round.
+                WarmPageCache(file);
                 for (var round = 0; round < o.Rounds; round++)
                 {
-                    llamero.Add(Child(request with { Engine = "llamero" }));
-                    llamaCpp.Add(Child(request with { Engine = "llama.cpp" }));
+                    if (round % 2 == 0)
+                    {
+                        llamero.Add(Child(request with { Engine = "llamero" }));
+                        llamaCpp.Add(Child(request with { Engine = "llama.cpp" }));
+                    }
+                    else
+                    {
+                        llamaCpp.Add(Child(request with { Engine = "llama.cpp" }));
+                        llamero.Add(Child(request with { Engine = "llamero" }));
+                    }
                 }
                 var rows = new StringBuilder();
                 foreach (var test in llamero[0].TokensPerSecond.Keys)
@@ -138,6 +149,16 @@ internal static class SideBySideRunner
                     return dir.FullName;
             }
             return Environment.CurrentDirectory;
+        }
+    }
+
+    // Reads the whole file once so the OS has it cached before either engine opens it.
+    private static void WarmPageCache(string path)
+    {
+        var buffer = new byte[1 << 20];
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        while (stream.Read(buffer, 0, buffer.Length) > 0)
+        {
         }
     }
 }
