@@ -4,6 +4,8 @@ namespace Llamero.Tests.Support;
 public static class TestPaths
 {
     private static readonly Lazy<string> Root = new(FindRepoRoot);
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<string> TempDirs = new();
+    private static int _cleanupRegistered;
 
     /// <summary>The repository root (the folder holding Llamero.slnx).</summary>
     public static string RepoRoot => Root.Value;
@@ -25,7 +27,26 @@ public static class TestPaths
     {
         var dir = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
+        TempDirs.Enqueue(dir);
+        if (Interlocked.Exchange(ref _cleanupRegistered, 1) == 0)
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => RemoveTempDirs();
         return dir;
+    }
+
+    // Test models are tens of MB each; left behind they filled the disk over a few hundred runs.
+    private static void RemoveTempDirs()
+    {
+        while (TempDirs.TryDequeue(out var dir))
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Still open elsewhere (Windows) or already gone: leave it.
+            }
+        }
     }
 
     private static string FindRepoRoot()
