@@ -1,5 +1,4 @@
 using System.IO.MemoryMappedFiles;
-using System.Runtime.InteropServices;
 
 namespace Llamero.Gguf;
 
@@ -7,10 +6,8 @@ namespace Llamero.Gguf;
 /// A whole file mapped read-only into memory. Opening costs a system call, not a read:
 /// pages come from the page cache on first touch and are shared with every other reader.
 /// </summary>
-internal sealed unsafe partial class MappedFile : IDisposable
+internal sealed unsafe class MappedFile : IDisposable
 {
-    private const int MadviseDontNeed = 4;
-
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private byte* _pointer;
@@ -40,17 +37,9 @@ internal sealed unsafe partial class MappedFile : IDisposable
     /// </summary>
     public void ReleasePages(long offset, long length)
     {
-        if (!OperatingSystem.IsLinux() || _pointer is null || offset < 0 || length <= 0 || offset + length > Length)
-            return;
-        var page = Environment.SystemPageSize;
-        var start = ((nint)(_pointer + offset) + page - 1) & ~(nint)(page - 1);
-        var end = (nint)(_pointer + offset + length) & ~(nint)(page - 1);
-        if (end > start)
-            _ = Madvise(start, (nuint)(end - start), MadviseDontNeed);
+        if (_pointer is not null && offset >= 0 && offset + length <= Length)
+            MemoryAdvice.Advise((nint)(_pointer + offset), length, MemoryAdvice.DontNeed, wholePagesOnly: true);
     }
-
-    [LibraryImport("libc", EntryPoint = "madvise")]
-    private static partial int Madvise(nint address, nuint length, int advice);
 
     /// <summary>Maps <paramref name="path"/> read-only.</summary>
     public static MappedFile Open(string path)

@@ -91,7 +91,7 @@ public static unsafe class MatMul
     public static void Multiply(in WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         CheckInput(in w, x, batch);
-        CheckOutput(in w, x, y, batch);
+        CheckOutput(in w, y, x.Length, batch);
         if (batch == 0 || w.Rows == 0)
             return;
         fixed (float* px = x)
@@ -111,8 +111,8 @@ public static unsafe class MatMul
     public static void Multiply(ReadOnlySpan<float> x, int batch, in WeightMatrix w0, Span<float> y0, in WeightMatrix w1, Span<float> y1)
     {
         CheckInput(in w0, x, batch);
-        CheckOutput(in w0, x, y0, batch);
-        CheckOutput(in w1, x, y1, batch);
+        CheckOutput(in w0, y0, x.Length, batch);
+        CheckOutput(in w1, y1, x.Length, batch);
         CheckSameInput(in w0, in w1);
         if (batch == 0)
             return;
@@ -137,9 +137,9 @@ public static unsafe class MatMul
         in WeightMatrix w2, Span<float> y2)
     {
         CheckInput(in w0, x, batch);
-        CheckOutput(in w0, x, y0, batch);
-        CheckOutput(in w1, x, y1, batch);
-        CheckOutput(in w2, x, y2, batch);
+        CheckOutput(in w0, y0, x.Length, batch);
+        CheckOutput(in w1, y1, x.Length, batch);
+        CheckOutput(in w2, y2, x.Length, batch);
         CheckSameInput(in w0, in w1);
         CheckSameInput(in w0, in w2);
         if (batch == 0)
@@ -164,10 +164,11 @@ public static unsafe class MatMul
             throw new ArgumentException($"MatMul shapes: W is {w.Rows}x{w.Cols}, x has {x.Length} floats, batch {batch}.");
     }
 
-    private static void CheckOutput(in WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int batch)
+    // The input was checked by CheckInput; xLength only names it in the message.
+    private static void CheckOutput(in WeightMatrix w, Span<float> y, int xLength, int batch)
     {
-        if (y.Length < (long)batch * w.Rows || x.Length < (long)batch * w.Cols)
-            throw new ArgumentException($"MatMul shapes: W is {w.Rows}x{w.Cols}, x has {x.Length} floats, y has {y.Length}, batch {batch}.");
+        if (y.Length < (long)batch * w.Rows)
+            throw new ArgumentException($"MatMul shapes: W is {w.Rows}x{w.Cols}, x has {xLength} floats, y has {y.Length}, batch {batch}.");
     }
 
     private static void CheckSameInput(in WeightMatrix w0, in WeightMatrix w)

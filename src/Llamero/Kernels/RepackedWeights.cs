@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Llamero.Gguf;
 using Llamero.Quants.Interleaved;
 
 namespace Llamero.Kernels;
@@ -11,15 +12,12 @@ namespace Llamero.Kernels;
 /// release the mapped pages it read (<see cref="Gguf.GgufFile.ReleaseTensorPages"/>): the copy replaces the file's
 /// pages in resident memory instead of doubling them. Dispose after every session that uses the matrices.
 /// </summary>
-public sealed unsafe partial class RepackedWeights : IDisposable
+public sealed unsafe class RepackedWeights : IDisposable
 {
     // Plain bytes one worker packs per claim: large enough that claiming costs nothing, small enough that two threads
     // share even a single matrix evenly and that a matrix's pages are released soon after they are read.
     private const long ChunkBytes = 1 << 20;
     private const int RegionAlignment = 4096;
-    private const int MadviseWillNeed = 3;
-    private const int MadvisePopulateRead = 22;
-    private const int MadvisePopulateWrite = 23;
 
     private readonly Func<Gguf.GgmlType, WeightLayout?> _layoutFor;
     private readonly List<(nint Pointer, long Bytes)> _regions = [];
@@ -86,6 +84,7 @@ public sealed unsafe partial class RepackedWeights : IDisposable
         public int GroupsPerChunk => (int)Math.Clamp(ChunkBytes / PlainGroupBytes, 1, Groups);
         public int Chunks => (Groups + GroupsPerChunk - 1) / GroupsPerChunk;
         public int Remaining;
+        public Job? Next;   // the matrix after this one in memory order
     }
 
     // The matrices that take a layout, in the order their bytes lie in memory (the file's order: sequential reads),
@@ -101,6 +100,8 @@ public sealed unsafe partial class RepackedWeights : IDisposable
                 continue;
             var job = new Job(i, m, layout, total);
             job.Remaining = job.Chunks;
+            if (jobs.Count > 0)
+                jobs[^1].Next = job;
             jobs.Add(job);
             total += (job.Groups * job.GroupBytes + 63) & ~63L;
         }
@@ -132,8 +133,8 @@ public sealed unsafe partial class RepackedWeights : IDisposable
             while ((c = Interlocked.Increment(ref next)) < chunks.Count)
             {
                 var (job, first) = chunks[c];
-                if (first == 0 && jobs.IndexOf(job) + 1 is var n && n < jobs.Count)
-                    Advise((byte*)jobs[n].Plain.Data, jobs[n].Plain.ByteSize, MadviseWillNeed);
+                if (first == 0 && job.Next is { } following)
+                    MemoryAdvice.Advise(following.Plain.Data, following.Plain.ByteSize, MemoryAdvice.WillNeed);
                 PackChunk(job, first, region);
                 if (Interlocked.Decrement(ref job.Remaining) == 0)
                     packed?.Invoke(job.Index);
@@ -151,28 +152,14 @@ public sealed unsafe partial class RepackedWeights : IDisposable
         var destination = region + job.Offset;
         var end = Math.Min(job.Groups, first + job.GroupsPerChunk);
         // Map the chunk's pages in two system calls rather than a page fault per page (a hint: older kernels refuse it).
-        Advise(destination + first * groupBytes, (end - first) * groupBytes, MadvisePopulateWrite);
-        Advise(source + first * plainGroupBytes, (end - first) * plainGroupBytes, MadvisePopulateRead);
+        MemoryAdvice.Advise((nint)(destination + first * groupBytes), (end - first) * groupBytes, MemoryAdvice.PopulateWrite);
+        MemoryAdvice.Advise((nint)(source + first * plainGroupBytes), (end - first) * plainGroupBytes, MemoryAdvice.PopulateRead);
         for (var g = first; g < end; g++)
         {
             layout.Pack(new ReadOnlySpan<byte>(source + g * plainGroupBytes, checked((int)plainGroupBytes)), cols,
                 new Span<byte>(destination + g * groupBytes, checked((int)groupBytes)));
         }
     }
-
-    // madvise over the whole pages that [start, start + length) touches (Linux only).
-    private static void Advise(byte* start, long length, int advice)
-    {
-        if (!OperatingSystem.IsLinux())
-            return;
-        var page = Environment.SystemPageSize;
-        var from = (nint)start & ~(nint)(page - 1);
-        var to = ((nint)start + (nint)length + page - 1) & ~(nint)(page - 1);
-        _ = Madvise(from, (nuint)(to - from), advice);
-    }
-
-    [LibraryImport("libc", EntryPoint = "madvise")]
-    private static partial int Madvise(nint address, nuint length, int advice);
 
     /// <summary>Frees the repacked matrices (<see cref="Count"/> and <see cref="Bytes"/> become 0); they must no longer be used.</summary>
     public void Dispose()

@@ -42,37 +42,18 @@ internal sealed partial class Q4_0x8 : IInterleavedFormat
     public static long GroupBytes(int cols) => (long)Blocks(cols) * GroupBlockBytes;
 
     /// <inheritdoc />
-    public static void Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group)
-    {
-        var blocks = Blocks(cols);
-        var rowBytes = blocks * PlainBlockBytes;
-        if (plainRows.Length < Rows * rowBytes || group.Length < (long)blocks * GroupBlockBytes)
-        {
-            Shuffle(plainRows, cols, group, pack: true); // names the sizes
-            return;
-        }
-        // The loader packs whole models through here: Shuffle's moves, as whole scalars instead of span slices.
-        ref var source = ref MemoryMarshal.GetReference(plainRows);
-        ref var destination = ref MemoryMarshal.GetReference(group);
-        for (var k = 0; k < blocks; k++)
-        {
-            ref var packed = ref Unsafe.Add(ref destination, k * GroupBlockBytes);
-            for (var r = 0; r < Rows; r++)
-            {
-                ref var plain = ref Unsafe.Add(ref source, r * rowBytes + k * PlainBlockBytes);
-                Unsafe.WriteUnaligned(ref Unsafe.Add(ref packed, 2 * r), Unsafe.ReadUnaligned<ushort>(ref plain));
-                for (var c = 0; c < Chunks; c++)
-                    Unsafe.WriteUnaligned(ref Unsafe.Add(ref packed, ScaleBytes + c * ChunkBytes + 4 * r), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref plain, 2 + 4 * c)));
-            }
-        }
-    }
+    public static void Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group) => Shuffle<Packing>(plainRows, cols, group);
 
     /// <inheritdoc />
-    public static void Unpack(ReadOnlySpan<byte> group, int cols, Span<byte> plainRows) => Shuffle(group, cols, plainRows, pack: false);
+    public static void Unpack(ReadOnlySpan<byte> group, int cols, Span<byte> plainRows) => Shuffle<Unpacking>(group, cols, plainRows);
 
-    // Pack copies plain (row r, block k) pieces to their group places; unpack copies them back.
-    private static void Shuffle(ReadOnlySpan<byte> source, int cols, Span<byte> destination, bool pack)
+    // Pack copies plain (row r, block k) pieces to their group places; unpack copies them back. Whole scalars through
+    // refs: the loader packs whole models through here (span slices ran at 0.4 GB/s).
+    // Specialised per direction (a struct type argument), so every move is a plain load and store.
+    private static void Shuffle<TDirection>(ReadOnlySpan<byte> source, int cols, Span<byte> destination)
+        where TDirection : struct, IShuffleDirection
     {
+        var pack = TDirection.Pack;
         var blocks = Blocks(cols);
         var rowBytes = blocks * PlainBlockBytes;
         var groupBytes = blocks * GroupBlockBytes;
@@ -80,19 +61,18 @@ internal sealed partial class Q4_0x8 : IInterleavedFormat
             throw new ArgumentException(
                 $"Q4_0x8: {Rows} rows of {cols} elements need {Rows * rowBytes} plain bytes and {groupBytes} group bytes; got " +
                 $"{(pack ? source : destination).Length} and {(pack ? destination : source).Length}.");
+        ref var from = ref MemoryMarshal.GetReference(source);
+        ref var to = ref MemoryMarshal.GetReference(destination);
         for (var k = 0; k < blocks; k++)
             for (var r = 0; r < Rows; r++)
             {
                 var plain = r * rowBytes + k * PlainBlockBytes;
                 var packed = k * GroupBlockBytes;
-                Copy(source, destination, pack, plain, packed + 2 * r, 2);
+                IShuffleDirection.Move<ushort, TDirection>(ref from, ref to, plain, packed + 2 * r);
                 for (var c = 0; c < Chunks; c++)
-                    Copy(source, destination, pack, plain + 2 + 4 * c, packed + ScaleBytes + c * ChunkBytes + 4 * r, 4);
+                    IShuffleDirection.Move<uint, TDirection>(ref from, ref to, plain + 2 + 4 * c, packed + ScaleBytes + c * ChunkBytes + 4 * r);
             }
     }
-
-    private static void Copy(ReadOnlySpan<byte> source, Span<byte> destination, bool pack, int plain, int packed, int length) =>
-        source.Slice(pack ? plain : packed, length).CopyTo(destination.Slice(pack ? packed : plain, length));
 
     /// <inheritdoc />
     public static void Gemv(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activation, int cols, Span<float> results)

@@ -52,65 +52,40 @@ internal sealed partial class Q4_Kx8 : IInterleavedFormat
 
     private const int QK_K = 256;
 
-    public static void Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group)
-    {
-        var blocks = Blocks(cols);
-        var rowBytes = blocks * PlainBlockBytes;
-        var total = blocks * BlockBytes;
-        if (plainRows.Length < total || group.Length < total)
-        {
-            Shuffle(plainRows, cols, group, pack: true); // names the sizes
-            return;
-        }
-        // The loader packs whole models through here: Shuffle's moves, as whole scalars instead of span slices.
-        ref var source = ref MemoryMarshal.GetReference(plainRows);
-        ref var destination = ref MemoryMarshal.GetReference(group);
-        for (var i = 0; i < blocks; i++)
-        {
-            ref var packed = ref Unsafe.Add(ref destination, i * BlockBytes);
-            for (var r = 0; r < Rows; r++)
-            {
-                ref var plain = ref Unsafe.Add(ref source, r * rowBytes + i * PlainBlockBytes);
-                Unsafe.WriteUnaligned(ref Unsafe.Add(ref packed, DOffset + 2 * r), Unsafe.ReadUnaligned<ushort>(ref plain));
-                Unsafe.WriteUnaligned(ref Unsafe.Add(ref packed, DMinOffset + 2 * r), Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref plain, 2)));
-                for (var b = 0; b < 12; b++)
-                    Unsafe.Add(ref packed, ScalesOffset + 8 * b + r) = Unsafe.Add(ref plain, PlainScales + b);
-                // Quant word q (bytes 4q..4q+3 of the row's 128) goes to the q-th 32-byte run, at the row's 4 bytes.
-                for (var q = 0; q < 32; q++)
-                    Unsafe.WriteUnaligned(ref Unsafe.Add(ref packed, QsOffset + 32 * q + 4 * r), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref plain, PlainQs + 4 * q)));
-            }
-        }
-    }
+    public static void Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group) => Shuffle<Packing>(plainRows, cols, group);
 
-    public static void Unpack(ReadOnlySpan<byte> group, int cols, Span<byte> plainRows) => Shuffle(group, cols, plainRows, pack: false);
+    public static void Unpack(ReadOnlySpan<byte> group, int cols, Span<byte> plainRows) => Shuffle<Unpacking>(group, cols, plainRows);
 
-    /// <summary>Moves every byte between its plain position (row r, block i) and its packed one; <paramref name="pack"/> picks the direction.</summary>
-    private static void Shuffle(ReadOnlySpan<byte> source, int cols, Span<byte> destination, bool pack)
+    /// <summary>Moves every byte between its plain position (row r, block i) and its packed one; <typeparamref name="TDirection"/> picks the
+    /// direction. Whole scalars through refs (the loader packs whole models through here: span slices ran at 0.6 GB/s).</summary>
+    // Specialised per direction (a struct type argument), so every move is a plain load and store.
+    private static void Shuffle<TDirection>(ReadOnlySpan<byte> source, int cols, Span<byte> destination)
+        where TDirection : struct, IShuffleDirection
     {
+        var pack = TDirection.Pack;
         var blocks = Blocks(cols);
         var rowBytes = blocks * PlainBlockBytes;
         var total = blocks * BlockBytes;
         if (source.Length < total || destination.Length < total)
             throw new ArgumentException($"Q4_Kx8: {cols} columns need {total} bytes of plain rows and of group; got {(pack ? source.Length : destination.Length)} and {(pack ? destination.Length : source.Length)}.");
+        ref var from = ref MemoryMarshal.GetReference(source);
+        ref var to = ref MemoryMarshal.GetReference(destination);
         for (var i = 0; i < blocks; i++)
         {
             var packedBlock = i * BlockBytes;
             for (var r = 0; r < Rows; r++)
             {
                 var plainBlock = r * rowBytes + i * PlainBlockBytes;
-                Move(source, destination, pack, plainBlock, packedBlock + DOffset + 2 * r, 2);
-                Move(source, destination, pack, plainBlock + 2, packedBlock + DMinOffset + 2 * r, 2);
+                IShuffleDirection.Move<ushort, TDirection>(ref from, ref to, plainBlock, packedBlock + DOffset + 2 * r);
+                IShuffleDirection.Move<ushort, TDirection>(ref from, ref to, plainBlock + 2, packedBlock + DMinOffset + 2 * r);
                 for (var b = 0; b < 12; b++)
-                    Move(source, destination, pack, plainBlock + PlainScales + b, packedBlock + ScalesOffset + 8 * b + r, 1);
-                for (var c = 0; c < 4; c++)
-                    for (var u = 0; u < 8; u++)
-                        Move(source, destination, pack, plainBlock + PlainQs + 32 * c + 4 * u, packedBlock + QsOffset + 256 * c + 32 * u + 4 * r, 4);
+                    IShuffleDirection.Move<byte, TDirection>(ref from, ref to, plainBlock + PlainScales + b, packedBlock + ScalesOffset + 8 * b + r);
+                // Quant word q (bytes 4q..4q+3 of the row's 128) sits in the q-th 32-byte run, at the row's 4 bytes.
+                for (var q = 0; q < 32; q++)
+                    IShuffleDirection.Move<uint, TDirection>(ref from, ref to, plainBlock + PlainQs + 4 * q, packedBlock + QsOffset + 32 * q + 4 * r);
             }
         }
     }
-
-    private static void Move(ReadOnlySpan<byte> source, Span<byte> destination, bool pack, int plain, int packed, int length) =>
-        source.Slice(pack ? plain : packed, length).CopyTo(destination.Slice(pack ? packed : plain, length));
 
     public static void Gemv(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activation, int cols, Span<float> results)
     {

@@ -74,7 +74,6 @@ public class InterleavedLayoutTests
     {
         var layout = Find(name);
         var format = QuantFormats.Get(layout.Type);
-        var rowBytes = (int)format.Traits.RowBytes(1);
         foreach (var cols in Widths(layout.Type))
         {
             var plainRowBytes = (int)format.Traits.RowBytes(cols);
@@ -100,7 +99,6 @@ public class InterleavedLayoutTests
                 }
             }
         }
-        _ = rowBytes;
     }
 
     [Theory]
