@@ -66,7 +66,7 @@ internal static class PackThroughputMeasure
     }
 
     // CPU seconds of the calling thread (Linux CLOCK_THREAD_CPUTIME_ID), else process CPU time.
-    private static double ThreadCpu()
+    internal static double ThreadCpu()
     {
         if (OperatingSystem.IsLinux() && ClockGetTime(3, out var ts) == 0)
             return ts.Seconds + ts.Nanoseconds / 1e9;
