@@ -96,9 +96,7 @@ internal sealed partial class Q8_0x8 : IInterleavedFormat
     /// <inheritdoc cref="IInterleavedFormat.HasGemmRange"/>
     public static bool HasGemmRange => true;
 
-    /// <summary>One float accumulator per row: between ranges it is the result itself.</summary>
-    public static int GemmCarry => 0;
-
+    // GemmCarry stays 0: one float accumulator per row, which between ranges is the result itself.
     /// <inheritdoc cref="IInterleavedFormat.GemmRange"/>
     public static unsafe void GemmRange(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count,
         int cols, Span<float> results, int resultStride, Span<float> carry, RowRange range)
