@@ -11,7 +11,7 @@ namespace Llamero.Benchmarks.Loading;
 /// loader repacks: mapping the file's pages in, fresh pages for the copy (4 KiB and transparent huge pages), packing,
 /// releasing the file's pages, and the alternatives (reading with pread, a plain copy). Thread CPU and wall seconds.
 /// </summary>
-internal static unsafe partial class LoadPhasesMeasure
+internal static unsafe class LoadPhasesMeasure
 {
     public static int Run(string path)
     {
@@ -29,11 +29,11 @@ internal static unsafe partial class LoadPhasesMeasure
         Console.WriteLine($"{mats.Count} matrices, {total >> 20} MiB");
         void Phase(string name, Action action)
         {
-            var cpu = PackThroughputMeasure.ThreadCpu();
+            var cpu = ThreadCpu.Seconds();
             var wall = Stopwatch.StartNew();
             action();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {name,-40} cpu {PackThroughputMeasure.ThreadCpu() - cpu,6:F3} s  wall {wall.Elapsed.TotalSeconds,6:F3} s"));
+                $"  {name,-40} cpu {ThreadCpu.Seconds() - cpu,6:F3} s  wall {wall.Elapsed.TotalSeconds,6:F3} s"));
         }
         void ReleaseSources()
         {
@@ -43,7 +43,8 @@ internal static unsafe partial class LoadPhasesMeasure
         void Alloc(bool huge)
         {
             region = (byte*)NativeMemory.AlignedAlloc((nuint)total, 2 << 20);
-            if (huge) Madvise((nint)region, (nuint)total, 14);
+            if (huge)
+                MemoryAdvice.Advise((nint)region, total, MemoryAdvice.HugePage);
             MemoryAdvice.Advise((nint)region, total, MemoryAdvice.PopulateWrite);
         }
         void Pack()
@@ -106,7 +107,4 @@ internal static unsafe partial class LoadPhasesMeasure
         NativeMemory.AlignedFree(scratch);
         return 0;
     }
-
-    [LibraryImport("libc", EntryPoint = "madvise")]
-    private static partial int Madvise(nint address, nuint length, int advice);
 }
