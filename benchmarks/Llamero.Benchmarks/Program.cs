@@ -9,7 +9,7 @@ namespace Llamero.Benchmarks;
 /// <c>-- batch-decode -m FILE</c>: sequences decoded one pass each against one batched pass (BatchDecodeMeasure);
 /// <c>-- interleaved [rounds]</c>: repacked layouts beside plain rows by thread CPU time (InterleavedBenchmarks);
 /// <c>-- repack-load -m FILE [--layouts default|reference|none]</c>: load time and resident memory with and without repacking;
-/// <c>-- repack-pack FILE...</c>: each layout's packing speed; anything else runs the BenchmarkDotNet suites (<c>-- --filter '*'</c>).
+/// <c>-- repack-pack FILE...</c>: each layout's packing speed; <c>-- attention</c>: one token's attention over an F32 and an F16 KV cache (AttentionMeasure); anything else runs the BenchmarkDotNet suites (<c>-- --filter '*'</c>).
 /// </summary>
 public static class Program
 {
@@ -33,6 +33,8 @@ public static class Program
             return Loading.PackThroughputMeasure.Run(args[1..]);
         if (args.Length > 0 && args[0] == "repack-load")
             return Loading.RepackLoadMeasure.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "attention")
+            return Attention.AttentionMeasure.Run(args[1..]);
         if (args.Length > 0 && args[0] == "measure")
             return SideBySideRunner.Measure(args);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
