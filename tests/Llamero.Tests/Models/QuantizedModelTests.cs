@@ -73,7 +73,7 @@ public class QuantizedModelTests(ITestOutputHelper output)
         }
 
         using var model = LlamaModel.Load(path);
-        using var session = model.CreateSession(128);
+        using var session = model.CreateSession(128, KvCacheOptions.F32);
         using var oracle = LlamaCppModel.Load(path, contextSize: 128);
 
         // Greedy in both engines, one token at a time after the prompt, keeping every step's logits.
@@ -97,7 +97,7 @@ public class QuantizedModelTests(ITestOutputHelper output)
         output.WriteLine($"{mix} prompt: max |diff| {promptDiff:G3}, logit range {theirs[0].Max() - theirs[0].Min():F2}");
         Assert.True(promptDiff <= PromptToleranceFor(mix), $"prompt: max |llama.cpp - Llamero| = {promptDiff:G3} > {PromptToleranceFor(mix):G3}");
         using (var plainModel = LlamaModel.Load(path, new ModelLoadOptions { RepackWeights = false }))
-        using (var plainSession = plainModel.CreateSession(128))
+        using (var plainSession = plainModel.CreateSession(128, KvCacheOptions.F32))
         {
             var plainDiff = ModelAssert.MaxAbsDiff(theirs[0], plainSession.Evaluate(Prompt).ToArray());
             output.WriteLine($"{mix} prompt, plain rows: max |diff| {plainDiff:G3}");
@@ -108,7 +108,7 @@ public class QuantizedModelTests(ITestOutputHelper output)
         var sequence = Prompt.Concat(generated.Take(Steps - 1)).ToArray();
         oracle.Reset();
         var theirsBatch = oracle.Evaluate(sequence, allLogits: true);
-        using var batchSession = model.CreateSession(128);
+        using var batchSession = model.CreateSession(128, KvCacheOptions.F32);
         var oursBatch = new float[sequence.Length * model.Config.VocabSize];
         batchSession.EvaluateAll(sequence, oursBatch);
         double worst = 0, selfWorst = 0;
