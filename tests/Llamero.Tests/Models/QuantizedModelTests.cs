@@ -38,7 +38,9 @@ public class QuantizedModelTests(ITestOutputHelper output)
     // Q4_K mixes likewise since Q4_K matrices are repacked (Q4_Kx8: one float accumulator per row and super-block, the
     // order of llama.cpp's repacked kernel): the oracle here matches Llamero's plain rows to 7e-6 but the repacked rows
     // flip one activation step from position 4 of the Q4_K_S prompt on (0.2 to 0.4 after it).
-    // The plain rows (loaded with RepackWeights = false) keep the strict prompt check for Q4_K.
+    // The plain rows (loaded with RepackWeights = false) keep the strict prompt check for Q4_K_M. Q4_K_S's plain rows
+    // flip too since attention sums K·q eight cached rows at a time (AttentionBlocks, one reduction tree per eight
+    // scores): 0.13 from position 4 on, with the F32 cache; the greedy tokens agree.
     // All of the above was measured against the AVX2 build of llama.cpp that LLamaSharp loads on an AVX2 CPU. On an
     // AVX-512 CPU it loads its avx512 build, whose kernels (norms, softmax, dot products) round in other places: on a
     // Xeon with AVX-512 and AMX, 3 of the 14 mixes flipped one activation step inside the prompt (0.09 to 0.24), and
@@ -51,7 +53,7 @@ public class QuantizedModelTests(ITestOutputHelper output)
             ? GenerationTolerance : PromptTolerance;
 
     private static double PlainPromptToleranceFor(LLamaFtype mix) =>
-        !OracleRoundsAsMeasured || mix is LLamaFtype.MOSTLY_Q5_K_S or LLamaFtype.MOSTLY_Q5_K_M ? GenerationTolerance : PromptTolerance;
+        !OracleRoundsAsMeasured || mix is LLamaFtype.MOSTLY_Q5_K_S or LLamaFtype.MOSTLY_Q5_K_M or LLamaFtype.MOSTLY_Q4_K_S ? GenerationTolerance : PromptTolerance;
 
     [Theory]
     [InlineData(LLamaFtype.MOSTLY_Q4_0)]
