@@ -117,7 +117,12 @@ internal sealed partial class Q4_Kx8 : IInterleavedFormat
         ref var a = ref MemoryMarshal.GetReference(activations);
         ref var y = ref MemoryMarshal.GetReference(results);
         var kernel = KQuantHelpers.Kernel(level);
-        if (kernel is KernelKind.Avx512 or KernelKind.Avx2)
+        if (kernel is KernelKind.Avx512)
+        {
+            GemmAvx512<Avx512Hardware>(ref w, ref a, activationStride, count, blocks, ref y, resultStride);
+            return;
+        }
+        if (kernel is KernelKind.Avx2)
         {
             GemmAvx2(ref w, ref a, activationStride, count, blocks, ref y, resultStride);
             return;

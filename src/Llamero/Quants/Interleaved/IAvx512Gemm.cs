@@ -1,0 +1,16 @@
+namespace Llamero.Quants.Interleaved;
+
+/// <summary>
+/// A layout with an AVX-512 Gemm kernel written over <see cref="IAvx512Ops"/>. Its <c>Gemm</c> runs it with
+/// <see cref="Avx512Hardware"/> at <see cref="Kernels.SimdLevel.Avx512"/> (where AVX-512 F + BW are supported); tests run
+/// it with <see cref="Avx512Emulation"/> on any AVX2 CPU and compare it bit for bit with the AVX2 kernel.
+/// </summary>
+internal interface IAvx512Gemm
+{
+    /// <summary>
+    /// <see cref="IInterleavedFormat.Gemm"/> by the AVX-512 kernel on <typeparamref name="TOps"/>: results bit-identical to
+    /// the layout's AVX2 Gemm (and so to its Gemv at the AVX2 and AVX-512 levels).
+    /// </summary>
+    static abstract void GemmAvx512<TOps>(ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
+        Span<float> results, int resultStride) where TOps : struct, IAvx512Ops;
+}

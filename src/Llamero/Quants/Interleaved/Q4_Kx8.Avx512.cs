@@ -1,0 +1,163 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using Llamero.Kernels;
+
+namespace Llamero.Quants.Interleaved;
+
+// The AVX-512 Gemm: two activation rows per 512-bit vector (Avx512Pairs), each dword lane running the AVX2 kernel's
+// steps for its (weight row, activation row): the same exact int32 sums (sub-block maddubs summed in int16, one madd
+// by the scale) and the same float steps, acc = fma(float(sumi), d·dy, acc), accMin = fma(float(mins), dmin·dy,
+// accMin), result acc − accMin. Per super-block the 64 nibble vectors and 16 scale vectors are spread to both
+// activation rows once; then each pair costs one broadcast load, one vpmaddubsw and one vpaddw per 4-byte unit.
+internal sealed partial class Q4_Kx8 : IAvx512Gemm
+{
+    /// <summary>Activation-row pairs whose float accumulators live on the stack at once (InterleavedKernel's tile is 16 rows).</summary>
+    private const int WidePairs = 8;
+
+    /// <summary>A super-block's nibble vectors spread to both activation rows, in the activations' pair-slot order:
+    /// entry m is the unit whose activation pair sits at byte 8m of <see cref="Avx512Q8KPair"/>.</summary>
+    [InlineArray(64)]
+    private struct WideNibbles
+    {
+        private Vector512<byte> _element0;
+    }
+
+    /// <summary>The sixteen <see cref="ScaleVectors"/> spread to both activation rows.</summary>
+    [InlineArray(16)]
+    private struct WideScales
+    {
+        private Vector512<short> _element0;
+    }
+
+    [InlineArray(WidePairs)]
+    private struct WideAccumulators
+    {
+        private Vector512<float> _element0;
+    }
+
+    /// <inheritdoc cref="IAvx512Gemm.GemmAvx512"/>
+    public static void GemmAvx512<TOps>(ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
+        Span<float> results, int resultStride) where TOps : struct, IAvx512Ops
+    {
+        var blocks = Check(group, activations, activationStride, count, cols, results, resultStride);
+        if (count > 0)
+            GemmAvx512<TOps>(ref MemoryMarshal.GetReference(group), ref MemoryMarshal.GetReference(activations), activationStride, count, blocks,
+                ref MemoryMarshal.GetReference(results), resultStride);
+    }
+
+    /// <summary>
+    /// Activation rows two at a time (an odd last row runs <see cref="GemmAvx2"/>, the same steps), up to
+    /// <see cref="WidePairs"/> pairs per pass over the group: per super-block the weights are decoded and spread once,
+    /// each pair's activations interleaved once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    [SkipLocalsInit]
+    private static void GemmAvx512<TOps>(ref byte w, ref byte a, nint stride, int count, int blocks, ref float y, nint yStride)
+        where TOps : struct, IAvx512Ops
+    {
+        ScaleVectors sv = default;
+        Unsafe.SkipInit(out WideScales ws);
+        Unsafe.SkipInit(out WideNibbles nibbles);
+        Unsafe.SkipInit(out Avx512Q8KPair act);
+        Unsafe.SkipInit(out WideAccumulators acc);
+        Unsafe.SkipInit(out WideAccumulators accMin);
+        var pairs = count / 2;
+        for (var p0 = 0; p0 < pairs; p0 += WidePairs)
+        {
+            var n = Math.Min(WidePairs, pairs - p0);
+            ref var a0 = ref Unsafe.Add(ref a, 2 * p0 * stride);
+            for (var p = 0; p < n; p++)
+            {
+                acc[p] = Vector512<float>.Zero;
+                accMin[p] = Vector512<float>.Zero;
+            }
+            for (nint i = 0; i < blocks; i++)
+            {
+                ref var wb = ref Unsafe.Add(ref w, i * BlockBytes);
+                UnpackScales(ref wb, ref sv);
+                for (var k = 0; k < 16; k++)
+                    ws[k] = Avx512Pairs.Spread<TOps>(sv[k].AsInt32()).AsInt16();
+                var d = Avx512Pairs.Spread<TOps>(HalvesToFloats(ref wb, DOffset).AsInt32()).AsSingle();
+                var dMin = Avx512Pairs.Spread<TOps>(HalvesToFloats(ref wb, DMinOffset).AsInt32()).AsSingle();
+                DecodeWide<TOps>(ref Unsafe.Add(ref wb, QsOffset), ref nibbles);
+                ref var ai = ref Unsafe.Add(ref a0, i * Q8_K.BlockBytes);
+                for (var p = 0; p < n; p++)
+                {
+                    ref var ra = ref Unsafe.Add(ref ai, 2 * p * stride);
+                    act.Load<TOps>(ref ra, ref Unsafe.Add(ref ra, stride));
+                    var sumi = SumPair<TOps>(ref nibbles, ref ws, ref act);
+                    AccumulatePair<TOps>(ref acc[p], ref accMin[p], d, dMin, ref act, sumi, ref ws);
+                }
+            }
+            for (var p = 0; p < n; p++)
+            {
+                ref var yp = ref Unsafe.Add(ref y, 2 * (p0 + p) * yStride);
+                Avx512Pairs.Store<TOps>(TOps.Subtract(acc[p], accMin[p]), ref yp, ref Unsafe.Add(ref yp, yStride));
+            }
+        }
+        if ((count & 1) != 0)
+            GemmAvx2(ref w, ref Unsafe.Add(ref a, (count - 1) * stride), stride, 1, blocks, ref Unsafe.Add(ref y, (count - 1) * yStride), yStride);
+    }
+
+    /// <summary>The super-block's 32 qs vectors split into low and high nibbles (sub-blocks 2c and 2c + 1), spread to
+    /// both activation rows and stored at their units' pair slots.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DecodeWide<TOps>(ref byte qs, ref WideNibbles nibbles) where TOps : struct, IAvx512Ops
+    {
+        var mask = Vector512.Create((byte)0x0F);
+        for (var c = 0; c < 4; c++)
+            for (var u = 0; u < 8; u += 2)
+            {
+                Avx512Pairs.SpreadTwo<TOps>(ref Unsafe.Add(ref qs, 256 * c + 32 * u), out var first, out var second);
+                // Unit 16c + u is quants 4u..4u+3 of sub-block 2c; the high nibbles are the same places of 2c + 1.
+                nibbles[Avx512Pairs.Slot(16 * c + u) / 8] = TOps.And(first, mask);
+                nibbles[Avx512Pairs.Slot(16 * c + 8 + u) / 8] = TOps.And(TOps.ShiftRightLogical(first.AsUInt16(), 4).AsByte(), mask);
+                nibbles[Avx512Pairs.Slot(16 * c + u + 1) / 8] = TOps.And(second, mask);
+                nibbles[Avx512Pairs.Slot(16 * c + 9 + u) / 8] = TOps.And(TOps.ShiftRightLogical(second.AsUInt16(), 4).AsByte(), mask);
+            }
+    }
+
+    /// <summary>
+    /// sumi = Σ_j scale_j · Σ q·a for both activation rows. Sub-block 2k + h's eight units sit at pair slots
+    /// 16k + 4h + 0..3 and 16k + 8 + 4h + 0..3 (<see cref="Avx512Pairs.Slot"/>); their maddubs are summed in int16
+    /// (the AVX2 kernel's bound) and multiplied by the scale once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> SumPair<TOps>(ref WideNibbles nibbles, ref WideScales ws, ref Avx512Q8KPair act) where TOps : struct, IAvx512Ops
+    {
+        ref var q = ref Unsafe.As<WideNibbles, Vector512<byte>>(ref nibbles);
+        var sumi = Vector512<int>.Zero;
+        for (nint k = 0; k < 4; k++)
+            for (nint h = 0; h < 2; h++)
+            {
+                var m = 16 * k + 4 * h;
+                var s0 = TOps.Add(Product<TOps>(ref q, ref act, m), Product<TOps>(ref q, ref act, m + 1));
+                var s1 = TOps.Add(Product<TOps>(ref q, ref act, m + 2), Product<TOps>(ref q, ref act, m + 3));
+                var s2 = TOps.Add(Product<TOps>(ref q, ref act, m + 8), Product<TOps>(ref q, ref act, m + 9));
+                var s3 = TOps.Add(Product<TOps>(ref q, ref act, m + 10), Product<TOps>(ref q, ref act, m + 11));
+                sumi = TOps.Add(sumi, TOps.MultiplyAddAdjacent(TOps.Add(TOps.Add(s0, s1), TOps.Add(s2, s3)), ws[(int)(2 * k + h)]));
+            }
+        return sumi;
+    }
+
+    /// <summary>vpmaddubsw of the nibble vector at pair slot <paramref name="slot"/> with its activation pair.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> Product<TOps>(ref Vector512<byte> nibbles, ref Avx512Q8KPair act, nint slot) where TOps : struct, IAvx512Ops =>
+        TOps.MultiplyAddAdjacent(Unsafe.Add(ref nibbles, slot), act.QuantsAt(slot));
+
+    /// <summary><see cref="Accumulate"/> for a pair: the mins term Σ_j min_j·(bsum_2j + bsum_2j+1) by one madd per
+    /// sub-block, then the two fused multiply-adds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AccumulatePair<TOps>(ref Vector512<float> acc, ref Vector512<float> accMin, Vector512<float> d, Vector512<float> dMin,
+        ref Avx512Q8KPair act, Vector512<int> sumi, ref WideScales ws) where TOps : struct, IAvx512Ops
+    {
+        var m01 = TOps.Add(TOps.MultiplyAddAdjacent(ws[8], act.GroupSums(0)), TOps.MultiplyAddAdjacent(ws[9], act.GroupSums(1)));
+        var m23 = TOps.Add(TOps.MultiplyAddAdjacent(ws[10], act.GroupSums(2)), TOps.MultiplyAddAdjacent(ws[11], act.GroupSums(3)));
+        var m45 = TOps.Add(TOps.MultiplyAddAdjacent(ws[12], act.GroupSums(4)), TOps.MultiplyAddAdjacent(ws[13], act.GroupSums(5)));
+        var m67 = TOps.Add(TOps.MultiplyAddAdjacent(ws[14], act.GroupSums(6)), TOps.MultiplyAddAdjacent(ws[15], act.GroupSums(7)));
+        var dy = act.D2;
+        acc = TOps.FusedMultiplyAdd(TOps.ConvertToSingle(sumi), TOps.Multiply(d, dy), acc);
+        accMin = TOps.FusedMultiplyAdd(TOps.ConvertToSingle(TOps.Add(TOps.Add(m01, m23), TOps.Add(m45, m67))), TOps.Multiply(dMin, dy), accMin);
+    }
+}
