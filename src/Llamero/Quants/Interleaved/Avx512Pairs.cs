@@ -14,13 +14,25 @@ namespace Llamero.Quants.Interleaved;
 internal static class Avx512Pairs
 {
     /// <summary>vpermd control that puts dword r of the low half in dwords 2r and 2r + 1.</summary>
-    private static Vector512<int> SpreadControl => Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+    private static Vector512<int> SpreadControl
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+    }
 
     /// <summary>vpermd control that puts dword r of the high half in dwords 2r and 2r + 1.</summary>
-    private static Vector512<int> SpreadHighControl => Vector512.Create(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    private static Vector512<int> SpreadHighControl
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    }
 
     /// <summary>vpermd control that gathers the even dwords (activation row b) low and the odd ones (row b + 1) high.</summary>
-    private static Vector512<int> SplitControl => Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    private static Vector512<int> SplitControl
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    }
 
     /// <summary>Row r's dword of <paramref name="rows"/> in dwords 2r and 2r + 1 (both activation rows of a pair).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -27,12 +27,6 @@ internal struct Avx512Q8KPair
         Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, D + 4), Unsafe.ReadUnaligned<uint>(ref blockB));
     }
 
-    /// <summary>The quant pair at slot <paramref name="slot"/> (bytes 8·slot; the unit u with <see cref="Avx512Pairs.Slot"/>(u) = 8·slot):
-    /// row b's four quants in every even dword, row b + 1's in every odd one.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly Vector512<sbyte> QuantsAt(nint slot) =>
-        Avx512Pairs.Broadcast(ref Unsafe.As<Vector512<byte>, byte>(ref Unsafe.AsRef(in _element0)), 8 * slot).AsSByte();
-
     /// <summary>Group sums 2j, 2j+1 (int16) of row b in every even dword, of row b + 1 in every odd one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly Vector512<short> GroupSums(int j) =>

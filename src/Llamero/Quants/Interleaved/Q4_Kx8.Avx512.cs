@@ -105,46 +105,67 @@ internal sealed partial class Q4_Kx8 : IAvx512Gemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DecodeWide<TOps>(ref byte qs, ref WideNibbles nibbles) where TOps : struct, IAvx512Ops
     {
+        ref var to = ref Unsafe.As<WideNibbles, Vector512<byte>>(ref nibbles);
+        for (nint c = 0; c < 4; c++)
+        {
+            ref var from = ref Unsafe.Add(ref qs, 256 * c);
+            ref var chunk = ref Unsafe.Add(ref to, 16 * c);
+            // Units 16c + u, u + 1 (u = 0, 2, 4, 6) sit at slots 16c + 0, 8, 2, 10 (+1); their high nibbles 4 slots on.
+            DecodeTwo<TOps>(ref from, ref chunk);
+            DecodeTwo<TOps>(ref Unsafe.Add(ref from, 64), ref Unsafe.Add(ref chunk, 8));
+            DecodeTwo<TOps>(ref Unsafe.Add(ref from, 128), ref Unsafe.Add(ref chunk, 2));
+            DecodeTwo<TOps>(ref Unsafe.Add(ref from, 192), ref Unsafe.Add(ref chunk, 10));
+        }
+    }
+
+    /// <summary>Two qs vectors (units u, u + 1 of a chunk): low nibbles to <paramref name="to"/>[0], [1] and high nibbles
+    /// (the same places of the odd sub-block) to [4], [5].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DecodeTwo<TOps>(ref byte from, ref Vector512<byte> to) where TOps : struct, IAvx512Ops
+    {
         var mask = Vector512.Create((byte)0x0F);
-        for (var c = 0; c < 4; c++)
-            for (var u = 0; u < 8; u += 2)
-            {
-                Avx512Pairs.SpreadTwo<TOps>(ref Unsafe.Add(ref qs, 256 * c + 32 * u), out var first, out var second);
-                // Unit 16c + u is quants 4u..4u+3 of sub-block 2c; the high nibbles are the same places of 2c + 1.
-                nibbles[Avx512Pairs.Slot(16 * c + u) / 8] = TOps.And(first, mask);
-                nibbles[Avx512Pairs.Slot(16 * c + 8 + u) / 8] = TOps.And(TOps.ShiftRightLogical(first.AsUInt16(), 4).AsByte(), mask);
-                nibbles[Avx512Pairs.Slot(16 * c + u + 1) / 8] = TOps.And(second, mask);
-                nibbles[Avx512Pairs.Slot(16 * c + 9 + u) / 8] = TOps.And(TOps.ShiftRightLogical(second.AsUInt16(), 4).AsByte(), mask);
-            }
+        Avx512Pairs.SpreadTwo<TOps>(ref from, out var first, out var second);
+        to = TOps.And(first, mask);
+        Unsafe.Add(ref to, 1) = TOps.And(second, mask);
+        Unsafe.Add(ref to, 4) = TOps.And(TOps.ShiftRightLogical(first.AsUInt16(), 4).AsByte(), mask);
+        Unsafe.Add(ref to, 5) = TOps.And(TOps.ShiftRightLogical(second.AsUInt16(), 4).AsByte(), mask);
     }
 
     /// <summary>
     /// sumi = Σ_j scale_j · Σ q·a for both activation rows. Sub-block 2k + h's eight units sit at pair slots
-    /// 16k + 4h + 0..3 and 16k + 8 + 4h + 0..3 (<see cref="Avx512Pairs.Slot"/>); their maddubs are summed in int16
-    /// (the AVX2 kernel's bound) and multiplied by the scale once.
+    /// 16k + 4h + 0..3 and 16k + 8 + 4h + 0..3 (<see cref="Avx512Pairs.Slot"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> SumPair<TOps>(ref WideNibbles nibbles, ref WideScales ws, ref Avx512Q8KPair act) where TOps : struct, IAvx512Ops
     {
         ref var q = ref Unsafe.As<WideNibbles, Vector512<byte>>(ref nibbles);
-        var sumi = Vector512<int>.Zero;
-        for (nint k = 0; k < 4; k++)
-            for (nint h = 0; h < 2; h++)
-            {
-                var m = 16 * k + 4 * h;
-                var s0 = TOps.Add(Product<TOps>(ref q, ref act, m), Product<TOps>(ref q, ref act, m + 1));
-                var s1 = TOps.Add(Product<TOps>(ref q, ref act, m + 2), Product<TOps>(ref q, ref act, m + 3));
-                var s2 = TOps.Add(Product<TOps>(ref q, ref act, m + 8), Product<TOps>(ref q, ref act, m + 9));
-                var s3 = TOps.Add(Product<TOps>(ref q, ref act, m + 10), Product<TOps>(ref q, ref act, m + 11));
-                sumi = TOps.Add(sumi, TOps.MultiplyAddAdjacent(TOps.Add(TOps.Add(s0, s1), TOps.Add(s2, s3)), ws[(int)(2 * k + h)]));
-            }
-        return sumi;
+        ref var s = ref Unsafe.As<WideScales, Vector512<short>>(ref ws);
+        ref var pairs = ref Unsafe.As<Avx512Q8KPair, byte>(ref act);
+        // Written out: constant slots fold into the loads' displacements.
+        var sumi = TOps.Add(SubBlock<TOps>(ref q, ref pairs, 0, s), SubBlock<TOps>(ref q, ref pairs, 4, Unsafe.Add(ref s, 1)));
+        sumi = TOps.Add(sumi, TOps.Add(SubBlock<TOps>(ref q, ref pairs, 16, Unsafe.Add(ref s, 2)), SubBlock<TOps>(ref q, ref pairs, 20, Unsafe.Add(ref s, 3))));
+        sumi = TOps.Add(sumi, TOps.Add(SubBlock<TOps>(ref q, ref pairs, 32, Unsafe.Add(ref s, 4)), SubBlock<TOps>(ref q, ref pairs, 36, Unsafe.Add(ref s, 5))));
+        return TOps.Add(sumi, TOps.Add(SubBlock<TOps>(ref q, ref pairs, 48, Unsafe.Add(ref s, 6)), SubBlock<TOps>(ref q, ref pairs, 52, Unsafe.Add(ref s, 7))));
     }
 
-    /// <summary>vpmaddubsw of the nibble vector at pair slot <paramref name="slot"/> with its activation pair.</summary>
+    /// <summary>One sub-block (slots <paramref name="first"/> + 0..3, + 8..11): eight maddubs summed in int16 (the AVX2
+    /// kernel's bound), then one madd by the scale.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<short> Product<TOps>(ref Vector512<byte> nibbles, ref Avx512Q8KPair act, nint slot) where TOps : struct, IAvx512Ops =>
-        TOps.MultiplyAddAdjacent(Unsafe.Add(ref nibbles, slot), act.QuantsAt(slot));
+    private static Vector512<int> SubBlock<TOps>(ref Vector512<byte> q, ref byte pairs, nint first, Vector512<short> scale) where TOps : struct, IAvx512Ops
+    {
+        ref var qf = ref Unsafe.Add(ref q, first);
+        ref var af = ref Unsafe.Add(ref pairs, 8 * first);
+        var s0 = TOps.Add(Product<TOps>(ref qf, ref af, 0), Product<TOps>(ref qf, ref af, 1));
+        var s1 = TOps.Add(Product<TOps>(ref qf, ref af, 2), Product<TOps>(ref qf, ref af, 3));
+        var s2 = TOps.Add(Product<TOps>(ref qf, ref af, 8), Product<TOps>(ref qf, ref af, 9));
+        var s3 = TOps.Add(Product<TOps>(ref qf, ref af, 10), Product<TOps>(ref qf, ref af, 11));
+        return TOps.MultiplyAddAdjacent(TOps.Add(TOps.Add(s0, s1), TOps.Add(s2, s3)), scale);
+    }
+
+    /// <summary>vpmaddubsw of the nibble vector at slot <paramref name="slot"/> (from <paramref name="q"/>) with its activation pair.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> Product<TOps>(ref Vector512<byte> q, ref byte pairs, nint slot) where TOps : struct, IAvx512Ops =>
+        TOps.MultiplyAddAdjacent(Unsafe.Add(ref q, slot), Avx512Pairs.Broadcast(ref pairs, 8 * slot).AsSByte());
 
     /// <summary><see cref="Accumulate"/> for a pair: the mins term Σ_j min_j·(bsum_2j + bsum_2j+1) by one madd per
     /// sub-block, then the two fused multiply-adds.</summary>
