@@ -39,12 +39,19 @@ public class QuantizedModelTests(ITestOutputHelper output)
     // order of llama.cpp's repacked kernel): the oracle here matches Llamero's plain rows to 7e-6 but the repacked rows
     // flip one activation step from position 4 of the Q4_K_S prompt on (0.2 to 0.4 after it).
     // The plain rows (loaded with RepackWeights = false) keep the strict prompt check for Q4_K.
+    // All of the above was measured against the AVX2 build of llama.cpp that LLamaSharp loads on an AVX2 CPU. On an
+    // AVX-512 CPU it loads its avx512 build, whose kernels (norms, softmax, dot products) round in other places: on a
+    // Xeon with AVX-512 and AMX, 3 of the 14 mixes flipped one activation step inside the prompt (0.09 to 0.24), and
+    // a different 3 when Llamero was forced onto its AVX2 path, while the greedy tokens agreed on every mix. There the
+    // prompt gets the flip tolerance for every mix.
+    private static readonly bool OracleRoundsAsMeasured = !System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
+
     private static double PromptToleranceFor(LLamaFtype mix) =>
-        mix is LLamaFtype.MOSTLY_Q5_K_S or LLamaFtype.MOSTLY_Q5_K_M or LLamaFtype.MOSTLY_Q4_K_S or LLamaFtype.MOSTLY_Q4_K_M
+        !OracleRoundsAsMeasured || mix is LLamaFtype.MOSTLY_Q5_K_S or LLamaFtype.MOSTLY_Q5_K_M or LLamaFtype.MOSTLY_Q4_K_S or LLamaFtype.MOSTLY_Q4_K_M
             ? GenerationTolerance : PromptTolerance;
 
     private static double PlainPromptToleranceFor(LLamaFtype mix) =>
-        mix is LLamaFtype.MOSTLY_Q5_K_S or LLamaFtype.MOSTLY_Q5_K_M ? GenerationTolerance : PromptTolerance;
+        !OracleRoundsAsMeasured || mix is LLamaFtype.MOSTLY_Q5_K_S or LLamaFtype.MOSTLY_Q5_K_M ? GenerationTolerance : PromptTolerance;
 
     [Theory]
     [InlineData(LLamaFtype.MOSTLY_Q4_0)]
