@@ -244,7 +244,7 @@ public unsafe class InterleavedBenchmarks
     [DllImport("libc", EntryPoint = "clock_gettime")]
     private static extern int ClockGetTime(int clock, out TimeSpec time);
 
-    private static double ThreadCpuSeconds()
+    internal static double ThreadCpuSeconds()
     {
         const int threadCpuTimeId = 3; // CLOCK_THREAD_CPUTIME_ID
         return ClockGetTime(threadCpuTimeId, out var t) == 0 ? t.Seconds + t.Nanoseconds * 1e-9 : throw new InvalidOperationException("clock_gettime failed.");
