@@ -34,6 +34,13 @@ internal static class Avx512Pairs
         get => Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
     }
 
+    /// <summary>vpermd control that interleaves the low half (even dwords) with the high half (odd dwords).</summary>
+    private static Vector512<int> MergeControl
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+    }
+
     /// <summary>Row r's dword of <paramref name="rows"/> in dwords 2r and 2r + 1 (both activation rows of a pair).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<int> Spread<TOps>(Vector256<int> rows) where TOps : struct, IAvx512Ops =>
@@ -56,6 +63,12 @@ internal static class Avx512Pairs
         split.GetLower().StoreUnsafe(ref first);
         split.GetUpper().StoreUnsafe(ref second);
     }
+
+    /// <summary>The inverse of <see cref="Store{TOps}"/>: activation row b's eight floats at <paramref name="first"/> in the even
+    /// dwords, row b + 1's at <paramref name="second"/> in the odd ones.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load<TOps>(ref float first, ref float second) where TOps : struct, IAvx512Ops =>
+        TOps.Permute(Vector512.Create(Vector256.LoadUnsafe(ref first), Vector256.LoadUnsafe(ref second)).AsInt32(), MergeControl).AsSingle();
 
     /// <summary>
     /// Interleaves <paramref name="chunks"/> 64-byte runs of two rows dword by dword into <paramref name="destination"/>

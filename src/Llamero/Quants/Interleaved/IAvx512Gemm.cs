@@ -8,9 +8,11 @@ namespace Llamero.Quants.Interleaved;
 internal interface IAvx512Gemm
 {
     /// <summary>
-    /// <see cref="IInterleavedFormat.Gemm"/> by the AVX-512 kernel on <typeparamref name="TOps"/>: results bit-identical to
-    /// the layout's AVX2 Gemm (and so to its Gemv at the AVX2 and AVX-512 levels).
+    /// <see cref="IInterleavedFormat.GemmRange"/> (<see cref="IInterleavedFormat.Gemm"/> when <paramref name="range"/> is
+    /// <see cref="RowRange.Whole"/>, the only range a layout without <see cref="IInterleavedFormat.HasGemmRange"/> takes) by the
+    /// AVX-512 kernel on <typeparamref name="TOps"/>: results and carry bit-identical to the layout's AVX2 kernel (and so to
+    /// its Gemv at the AVX2 and AVX-512 levels).
     /// </summary>
     static abstract void GemmAvx512<TOps>(ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
-        Span<float> results, int resultStride) where TOps : struct, IAvx512Ops;
+        Span<float> results, int resultStride, Span<float> carry, RowRange range) where TOps : struct, IAvx512Ops;
 }

@@ -38,23 +38,24 @@ internal sealed partial class Q4_Kx8 : IAvx512Gemm
 
     /// <inheritdoc cref="IAvx512Gemm.GemmAvx512"/>
     public static void GemmAvx512<TOps>(ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
-        Span<float> results, int resultStride) where TOps : struct, IAvx512Ops
+        Span<float> results, int resultStride, Span<float> carry, RowRange range) where TOps : struct, IAvx512Ops
     {
-        var blocks = Check(group, activations, activationStride, count, cols, results, resultStride);
+        var blocks = Check(group, activations, activationStride, count, cols, results, resultStride, carry, range);
         if (count > 0)
             GemmAvx512<TOps>(ref MemoryMarshal.GetReference(group), ref MemoryMarshal.GetReference(activations), activationStride, count, blocks,
-                ref MemoryMarshal.GetReference(results), resultStride);
+                ref MemoryMarshal.GetReference(results), resultStride, ref MemoryMarshal.GetReference(carry), range);
     }
 
     /// <summary>
     /// Activation rows two at a time (an odd last row runs <see cref="GemmAvx2"/>, the same steps), up to
     /// <see cref="WidePairs"/> pairs per pass over the group: per super-block the weights are decoded and spread once,
-    /// each pair's activations interleaved once.
+    /// each pair's activations interleaved once. The accumulators start at zero or resume from <paramref name="y"/> and
+    /// <paramref name="carry"/> as <see cref="GemmAvx2"/>'s (<see cref="GemmRange"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     [SkipLocalsInit]
-    private static void GemmAvx512<TOps>(ref byte w, ref byte a, nint stride, int count, int blocks, ref float y, nint yStride)
-        where TOps : struct, IAvx512Ops
+    private static void GemmAvx512<TOps>(ref byte w, ref byte a, nint stride, int count, int blocks, ref float y, nint yStride,
+        ref float carry, RowRange range) where TOps : struct, IAvx512Ops
     {
         ScaleVectors sv = default;
         Unsafe.SkipInit(out WideScales ws);
@@ -63,14 +64,16 @@ internal sealed partial class Q4_Kx8 : IAvx512Gemm
         Unsafe.SkipInit(out WideAccumulators acc);
         Unsafe.SkipInit(out WideAccumulators accMin);
         var pairs = count / 2;
+        var resume = (range & RowRange.First) == 0;
         for (var p0 = 0; p0 < pairs; p0 += WidePairs)
         {
             var n = Math.Min(WidePairs, pairs - p0);
             ref var a0 = ref Unsafe.Add(ref a, 2 * p0 * stride);
             for (var p = 0; p < n; p++)
             {
-                acc[p] = Vector512<float>.Zero;
-                accMin[p] = Vector512<float>.Zero;
+                var b = 2 * (p0 + p);
+                acc[p] = resume ? Avx512Pairs.Load<TOps>(ref Unsafe.Add(ref y, b * yStride), ref Unsafe.Add(ref y, (b + 1) * yStride)) : default;
+                accMin[p] = resume ? Avx512Pairs.Load<TOps>(ref Unsafe.Add(ref carry, b * Rows), ref Unsafe.Add(ref carry, (b + 1) * Rows)) : default;
             }
             for (nint i = 0; i < blocks; i++)
             {
@@ -92,12 +95,20 @@ internal sealed partial class Q4_Kx8 : IAvx512Gemm
             }
             for (var p = 0; p < n; p++)
             {
-                ref var yp = ref Unsafe.Add(ref y, 2 * (p0 + p) * yStride);
-                Avx512Pairs.Store<TOps>(TOps.Subtract(acc[p], accMin[p]), ref yp, ref Unsafe.Add(ref yp, yStride));
+                var b = 2 * (p0 + p);
+                ref var yb = ref Unsafe.Add(ref y, b * yStride);
+                if ((range & RowRange.Last) != 0)
+                    Avx512Pairs.Store<TOps>(TOps.Subtract(acc[p], accMin[p]), ref yb, ref Unsafe.Add(ref yb, yStride));
+                else
+                {
+                    Avx512Pairs.Store<TOps>(acc[p], ref yb, ref Unsafe.Add(ref yb, yStride));
+                    Avx512Pairs.Store<TOps>(accMin[p], ref Unsafe.Add(ref carry, b * Rows), ref Unsafe.Add(ref carry, (b + 1) * Rows));
+                }
             }
         }
         if ((count & 1) != 0)
-            GemmAvx2(ref w, ref Unsafe.Add(ref a, (count - 1) * stride), stride, 1, blocks, ref Unsafe.Add(ref y, (count - 1) * yStride), yStride);
+            GemmAvx2(ref w, ref Unsafe.Add(ref a, (count - 1) * stride), stride, 1, blocks, ref Unsafe.Add(ref y, (count - 1) * yStride), yStride,
+                ref Unsafe.Add(ref carry, (count - 1) * Rows), range);
     }
 
     /// <summary>The super-block's 32 qs vectors split into low and high nibbles (sub-blocks 2c and 2c + 1), spread to

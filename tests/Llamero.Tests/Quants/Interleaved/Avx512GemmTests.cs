@@ -81,35 +81,71 @@ public class Avx512GemmTests
     private static int CompareOne<TLayout>(Kernel kernel, byte[] group, int cols, int count, string actKind, string what)
         where TLayout : IInterleavedFormat, IAvx512Gemm
     {
-        var partner = QuantFormats.Get(TLayout.Type).DotPartner;
-        var actBytes = (int)GgmlTypes.Get(partner).RowBytes(cols);
+        var partner = GgmlTypes.Get(QuantFormats.Get(TLayout.Type).DotPartner);
+        var actBytes = (int)partner.RowBytes(cols);
         var stride = actBytes + 36; // rows need not be packed or aligned
         const int resultStride = 11;
         var acts = new byte[(count - 1) * stride + actBytes];
         for (var b = 0; b < count; b++)
-            Activations(TLayout.Type, partner, cols, actKind, seed: 100 * count + b).CopyTo(acts, b * stride);
-        var expected = new float[(count - 1) * resultStride + 8];
-        var actual = new float[expected.Length];
-        expected.AsSpan().Fill(float.NaN);
-        actual.AsSpan().Fill(float.NaN);
-        TLayout.Gemm(SimdLevel.Avx2, group, acts, stride, count, cols, expected, resultStride);
+            Activations(TLayout.Type, partner.Type, cols, actKind, seed: 100 * count + b).CopyTo(acts, b * stride);
+        var compared = 0;
+        // The whole row in one call, then (layouts with K-blocking) ranges of one block and of two then one.
+        var blocks = cols / partner.BlockSize;
+        int[][] splits = TLayout.HasGemmRange && blocks > 1 ? [[blocks], [1], [2, 1]] : [[blocks]];
+        foreach (var split in splits)
+        {
+            var expected = new float[(count - 1) * resultStride + 8];
+            var actual = new float[expected.Length];
+            expected.AsSpan().Fill(float.NaN);
+            actual.AsSpan().Fill(float.NaN);
+            var expectedCarry = new float[count * TLayout.GemmCarry];
+            var actualCarry = new float[expectedCarry.Length];
+            for (int first = 0, k = 0; first < blocks; k++)
+            {
+                var width = Math.Min(split[k % split.Length], blocks - first);
+                var range = (first == 0 ? RowRange.First : RowRange.Middle) | (first + width == blocks ? RowRange.Last : RowRange.Middle);
+                var w = group.AsSpan((int)(TLayout.GroupBytes(cols) / blocks * first));
+                var a = acts.AsSpan((int)partner.RowBytes(first * partner.BlockSize));
+                var n = width * partner.BlockSize;
+                Run<TLayout>(null, w, a, stride, count, n, expected, resultStride, expectedCarry, range);
+                Run<TLayout>(kernel, w, a, stride, count, n, actual, resultStride, actualCarry, range);
+                var at = $"{typeof(TLayout).Name} {kernel} cols {cols} count {count} {what}, range [{first}, {first + width}) of {blocks}";
+                AssertBits(expected, actual, resultStride, at);
+                AssertBits(expectedCarry, actualCarry, Math.Max(1, TLayout.GemmCarry), at + " (carry)");
+                compared += count * 8;
+                first += width;
+            }
+        }
+        return compared;
+    }
+
+    /// <summary>One (ranged) Gemm call: the AVX2 kernel for a null <paramref name="kernel"/>, else the AVX-512 one it names.</summary>
+    private static void Run<TLayout>(Kernel? kernel, ReadOnlySpan<byte> group, ReadOnlySpan<byte> acts, int stride, int count, int cols,
+        Span<float> results, int resultStride, Span<float> carry, RowRange range) where TLayout : IInterleavedFormat, IAvx512Gemm
+    {
         switch (kernel)
         {
-            case Kernel.Emulated:
-                TLayout.GemmAvx512<Avx512Emulation>(group, acts, stride, count, cols, actual, resultStride);
+            case null or Kernel.Avx512Level:
+                var level = kernel is null ? SimdLevel.Avx2 : SimdLevel.Avx512;
+                if (range == RowRange.Whole)
+                    TLayout.Gemm(level, group, acts, stride, count, cols, results, resultStride);
+                else
+                    TLayout.GemmRange(level, group, acts, stride, count, cols, results, resultStride, carry, range);
                 break;
-            case Kernel.Hardware:
-                TLayout.GemmAvx512<Avx512Hardware>(group, acts, stride, count, cols, actual, resultStride);
+            case Kernel.Emulated:
+                TLayout.GemmAvx512<Avx512Emulation>(group, acts, stride, count, cols, results, resultStride, carry, range);
                 break;
             default:
-                TLayout.Gemm(SimdLevel.Avx512, group, acts, stride, count, cols, actual, resultStride);
+                TLayout.GemmAvx512<Avx512Hardware>(group, acts, stride, count, cols, results, resultStride, carry, range);
                 break;
         }
+    }
+
+    private static void AssertBits(float[] expected, float[] actual, int stride, string at)
+    {
         for (var i = 0; i < expected.Length; i++)
             if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
-                Assert.Fail($"{typeof(TLayout).Name} {kernel} cols {cols} count {count} {what}: result {i} (act {i / resultStride}, row {i % resultStride}) " +
-                            $"AVX2 {expected[i]:R}, AVX-512 {actual[i]:R}");
-        return count * 8;
+                Assert.Fail($"{at}: value {i} (act {i / stride}, row {i % stride}) AVX2 {expected[i]:R}, AVX-512 {actual[i]:R}");
     }
 
     /// <summary>Eight plain rows: the quantizer's, random bytes (fp16 fields finite) and every byte 0xFF (fp16 fields finite).</summary>
