@@ -126,9 +126,7 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
 
     public static bool HasGemmRange => true;
 
-    /// <summary>One float accumulator per row: between ranges it is the result itself.</summary>
-    public static int GemmCarry => 0;
-
+    // GemmCarry stays 0: one float accumulator per row, which between ranges is the result itself.
     public static void GemmRange(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
         Span<float> results, int resultStride, Span<float> carry, RowRange range)
     {
