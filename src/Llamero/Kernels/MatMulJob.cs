@@ -76,7 +76,10 @@ internal sealed unsafe class MatMulJob : IParallelWork
             part.Kernel = layout.Kernel;
             part.GroupBytes = layout.GroupBytes(w.Cols);
             part.RowBytes = part.GroupBytes / layout.RowGroup;
+            part.HasGemmRange = layout.HasGemmRange;
         }
+        else
+            part.HasGemmRange = false;
         part.Rows = w.Rows;
         part.Cols = w.Cols;
         part.Y = y;
@@ -91,7 +94,7 @@ internal sealed unsafe class MatMulJob : IParallelWork
     /// <summary>Quantizes the activations and multiplies every added matrix, on the pool when it pays.</summary>
     public void Run()
     {
-        var widestRow = PrepareBuffers();
+        var maxChunk = PrepareBuffers();
         long work = 0;
         for (var i = 0; i < _count; i++)
             work += (long)_parts[i].Rows * _parts[i].Cols * _batch;
@@ -115,16 +118,21 @@ internal sealed unsafe class MatMulJob : IParallelWork
             _totalRows = part.FirstRow + part.Rows;
         }
         _minChunk = _batch > 1 ? ClaimUnit : MinChunkRows;
-        _maxChunk = _batch > 1 ? (int)Math.Max(ClaimUnit, ChunkBytesForBatch / widestRow & ~(long)(ClaimUnit - 1)) : int.MaxValue;
+        _maxChunk = _batch > 1 ? maxChunk : int.MaxValue;
         _shareDivisor = 2 * participants;
         _next = 0;
         MatMul.Run(this, participants);
     }
 
-    /// <summary>Grows the activation buffers to the batch and points each part at its own; returns the largest weight row.</summary>
-    private long PrepareBuffers()
+    /// <summary>
+    /// Grows the activation buffers to the batch and points each part at its own; returns the most rows a prompt batch's claim
+    /// takes: whole rows, no more weight bytes than stay in L2 while every tile passes; rows split in column ranges
+    /// (<see cref="GemmBlocking"/>), its claim size.
+    /// </summary>
+    private int PrepareBuffers()
     {
         long widestRow = 0;
+        var maxChunk = int.MaxValue;
         for (var i = 0; i < _count; i++)
         {
             ref var part = ref _parts[i];
@@ -137,9 +145,14 @@ internal sealed unsafe class MatMulJob : IParallelWork
             if (buffer.Length < needed)
                 buffer = GC.AllocateUninitializedArray<byte>(needed, pinned: true);
             part.Activations = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
-            widestRow = Math.Max(widestRow, part.RowBytes);
+            if (GemmBlocking.Applies(part.HasGemmRange, part.ActivationRowBytes, _batch))
+                maxChunk = Math.Max(ClaimUnit, GemmBlocking.ClaimRows & ~(ClaimUnit - 1));
+            else
+                widestRow = Math.Max(widestRow, part.RowBytes);
         }
-        return widestRow;
+        if (widestRow > 0)
+            maxChunk = (int)Math.Min(maxChunk, Math.Max(ClaimUnit, ChunkBytesForBatch / widestRow & ~(long)(ClaimUnit - 1)));
+        return maxChunk;
     }
 
     /// <summary>

@@ -27,6 +27,8 @@ internal unsafe struct MatMulPart
     public int ActivationRowBytes;
     /// <summary>Activation rows.</summary>
     public int Batch;
+    /// <summary>True for a repacked matrix whose layout can split rows in column ranges (<see cref="GemmBlocking"/>).</summary>
+    public bool HasGemmRange;
     /// <summary>Where this part's rows start when the rows of all the job's parts are numbered one after another.</summary>
     public int FirstRow;
     /// <summary><see cref="MatMulKernel{T}.Rows"/> for the weight format, or <see cref="InterleavedKernel{T}.Rows"/> for its layout.</summary>

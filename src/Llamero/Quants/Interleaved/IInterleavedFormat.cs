@@ -51,4 +51,43 @@ internal interface IInterleavedFormat
     /// </summary>
     static abstract void Gemm(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
         Span<float> results, int resultStride);
+
+    /// <summary>True when the layout implements <see cref="GemmRange"/> (K-blocking: <see cref="InterleavedKernel{T}"/> then splits wide rows).</summary>
+    static virtual bool HasGemmRange => false;
+
+    /// <summary>Floats per activation row that <see cref="GemmRange"/> carries in its <c>carry</c> span between ranges, beside the results
+    /// (a layout with one float accumulator per row keeps it in the result itself: 0).</summary>
+    static virtual int GemmCarry => 0;
+
+    /// <summary>
+    /// <see cref="Gemm"/> over one range of a row's columns, so a wide row can be taken in ranges whose activations stay in
+    /// cache while several groups pass over them: <paramref name="group"/> and <paramref name="activations"/> start at the
+    /// range (the layouts are block-major, so the first c columns of a group are its first <see cref="GroupBytes"/>(c) bytes,
+    /// and of an activation row its first dot-partner <c>RowBytes(c)</c>), <paramref name="cols"/> is the range's width (whole
+    /// blocks) and <paramref name="activationStride"/> the full rows' stride. Between calls the float accumulators live in
+    /// <paramref name="results"/> and in <paramref name="carry"/> (<paramref name="count"/> × <see cref="GemmCarry"/> floats); a
+    /// <see cref="RowRange.First"/> call starts them at zero, a later one resumes them. Calling it over consecutive ranges from
+    /// the first to the <see cref="RowRange.Last"/> takes the float steps of one <see cref="Gemm"/> over the whole row, so the
+    /// results are bit-identical to it (and to <see cref="Gemv"/> per activation row).
+    /// </summary>
+    static virtual void GemmRange(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
+        Span<float> results, int resultStride, Span<float> carry, RowRange range) =>
+        throw new NotSupportedException("This interleaved layout has no ranged Gemm (HasGemmRange is false).");
+}
+
+/// <summary>Where a <see cref="IInterleavedFormat.GemmRange"/> call's columns lie in the row.</summary>
+[Flags]
+internal enum RowRange
+{
+    /// <summary>Neither end: the accumulators resume and stay accumulators.</summary>
+    Middle = 0,
+
+    /// <summary>Starts the row: the accumulators start at zero.</summary>
+    First = 1,
+
+    /// <summary>Ends the row: the results are final.</summary>
+    Last = 2,
+
+    /// <summary>The whole row in one call (what <see cref="IInterleavedFormat.Gemm"/> does).</summary>
+    Whole = First | Last,
 }

@@ -36,22 +36,22 @@ internal sealed partial class Q4_0x8
         public static Vector256<float> Widen(Vector256<int> h) => Fp16.ToFloat(h.AsUInt32());
     }
 
-    private static void GemvAvx2(ref byte g, ref byte a, int blocks, ref float y)
+    private static void GemvAvx2(ref byte g, ref byte a, int blocks, ref float y, bool resume)
     {
-        if (!GemvAvx2<FiniteScales>(ref g, ref a, blocks, ref y))
-            GemvAvx2<ExactScales>(ref g, ref a, blocks, ref y);
+        if (!GemvAvx2<FiniteScales>(ref g, ref a, blocks, ref y, resume))
+            GemvAvx2<ExactScales>(ref g, ref a, blocks, ref y, resume);
     }
 
     /// <summary>One activation row; false (results not written) when a scale was infinite or NaN and
-    /// <typeparamref name="TScales"/> cannot widen it.</summary>
+    /// <typeparamref name="TScales"/> cannot widen it. The accumulator starts at zero or, when <paramref name="resume"/>, at the results.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     [SkipLocalsInit]
-    private static bool GemvAvx2<TScales>(ref byte g, ref byte a, int blocks, ref float y)
+    private static bool GemvAvx2<TScales>(ref byte g, ref byte a, int blocks, ref float y, bool resume)
         where TScales : struct, IScales
     {
         Span<int> eightSums = stackalloc int[SumChunkBlocks];
         ref var sums = ref MemoryMarshal.GetReference(eightSums);
-        var acc = Vector256<float>.Zero;
+        var acc = resume ? Vector256.LoadUnsafe(ref y) : Vector256<float>.Zero;
         var magnitudes = Vector256<int>.Zero;
         for (var k0 = 0; k0 < blocks; k0 += SumChunkBlocks)
         {
@@ -72,8 +72,8 @@ internal sealed partial class Q4_0x8
         return true;
     }
 
-    /// <summary>Every activation row, <see cref="GemmRows"/> at a time.</summary>
-    private static void GemmAvx2(ref byte g, ref byte a, int stride, int count, int blocks, ref float y, int resultStride)
+    /// <summary>Every activation row, <see cref="GemmRows"/> at a time (from zero or, when <paramref name="resume"/>, from the results).</summary>
+    private static void GemmAvx2(ref byte g, ref byte a, int stride, int count, int blocks, ref float y, int resultStride, bool resume)
     {
         var exact = HasInfiniteOrNaNScale(ref g, blocks);
         for (var b = 0; b < count; b += GemmRows)
@@ -82,9 +82,9 @@ internal sealed partial class Q4_0x8
             ref var yb = ref Unsafe.Add(ref y, (nint)b * resultStride);
             var rows = Math.Min(GemmRows, count - b);
             if (exact)
-                GemmRowsAvx2<ExactScales>(ref g, ref ab, stride, rows, blocks, ref yb, resultStride);
+                GemmRowsAvx2<ExactScales>(ref g, ref ab, stride, rows, blocks, ref yb, resultStride, resume);
             else
-                GemmRowsAvx2<FiniteScales>(ref g, ref ab, stride, rows, blocks, ref yb, resultStride);
+                GemmRowsAvx2<FiniteScales>(ref g, ref ab, stride, rows, blocks, ref yb, resultStride, resume);
         }
     }
 
@@ -92,12 +92,13 @@ internal sealed partial class Q4_0x8
     /// steps of <see cref="GemvAvx2{TScales}"/> (accumulators in a stack table, as many as there are rows).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     [SkipLocalsInit]
-    private static void GemmRowsAvx2<TScales>(ref byte g, ref byte a, int stride, int rows, int blocks, ref float y, int resultStride)
+    private static void GemmRowsAvx2<TScales>(ref byte g, ref byte a, int stride, int rows, int blocks, ref float y, int resultStride, bool resume)
         where TScales : struct, IScales
     {
         Span<int> eightSums = stackalloc int[GemmRows * SumChunkBlocks];
         Span<Vector256<float>> accumulators = stackalloc Vector256<float>[GemmRows];
-        accumulators.Clear();
+        for (var b = 0; b < GemmRows; b++)
+            accumulators[b] = resume && b < rows ? Vector256.LoadUnsafe(ref Unsafe.Add(ref y, (nint)b * resultStride)) : Vector256<float>.Zero;
         ref var sums = ref MemoryMarshal.GetReference(eightSums);
         ref var acc = ref MemoryMarshal.GetReference(accumulators);
         for (var k0 = 0; k0 < blocks; k0 += SumChunkBlocks)

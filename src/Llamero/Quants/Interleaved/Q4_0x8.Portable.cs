@@ -9,10 +9,13 @@ namespace Llamero.Quants.Interleaved;
 // row's four 16-bit lanes fold to one 32-bit sum, then the same fused multiply-add as the scalar path.
 internal sealed partial class Q4_0x8
 {
+    /// <summary>One activation row, from zero or, when <paramref name="resume"/>, from the results (as <see cref="GemvVector256"/>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void GemvVector128(ref byte g, ref byte a, int blocks, ref float y)
+    private static void GemvVector128(ref byte g, ref byte a, int blocks, ref float y, bool resume)
     {
         Vector128<float> acc0 = default, acc1 = default;
+        if (resume)
+            (acc0, acc1) = (Vector128.LoadUnsafe(ref y), Vector128.LoadUnsafe(ref Unsafe.Add(ref y, 4)));
         for (var k = 0; k < blocks; k++)
         {
             ref var gb = ref Unsafe.Add(ref g, (nint)k * GroupBlockBytes);
@@ -68,10 +71,11 @@ internal sealed partial class Q4_0x8
         return (y << 32 >> 32) + (y >> 32);
     }
 
+    /// <summary>One activation row, from zero or, when <paramref name="resume"/>, from the results.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void GemvVector256(ref byte g, ref byte a, int blocks, ref float y)
+    private static void GemvVector256(ref byte g, ref byte a, int blocks, ref float y, bool resume)
     {
-        var acc = Vector256<float>.Zero;
+        var acc = resume ? Vector256.LoadUnsafe(ref y) : Vector256<float>.Zero;
         for (var k = 0; k < blocks; k++)
         {
             ref var gb = ref Unsafe.Add(ref g, (nint)k * GroupBlockBytes);

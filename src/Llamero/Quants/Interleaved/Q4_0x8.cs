@@ -80,51 +80,71 @@ internal sealed partial class Q4_0x8 : IInterleavedFormat
         var blocks = Blocks(cols);
         if (group.Length < blocks * GroupBlockBytes || activation.Length < blocks * ActivationBlockBytes || results.Length < Rows)
             ThrowSizes(group.Length, activation.Length, 1, activation.Length, results.Length, 1, cols);
+        GemvOn(level, group, activation, blocks, results, resume: false);
+    }
+
+    /// <summary>One activation row on the <paramref name="level"/> path (sizes checked), from zero or, when <paramref name="resume"/>
+    /// (a later range of <see cref="GemmRange"/>), from the results.</summary>
+    private static void GemvOn(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activation, int blocks, Span<float> results, bool resume)
+    {
         ref var g = ref MemoryMarshal.GetReference(group);
         ref var a = ref MemoryMarshal.GetReference(activation);
         ref var y = ref MemoryMarshal.GetReference(results);
         switch (level)
         {
             case SimdLevel.Avx512 or SimdLevel.Avx2:
-                GemvAvx2(ref g, ref a, blocks, ref y);
+                GemvAvx2(ref g, ref a, blocks, ref y, resume);
                 break;
             case SimdLevel.Vector256:
-                GemvVector256(ref g, ref a, blocks, ref y);
+                GemvVector256(ref g, ref a, blocks, ref y, resume);
                 break;
             case SimdLevel.Vector128:
-                GemvVector128(ref g, ref a, blocks, ref y);
+                GemvVector128(ref g, ref a, blocks, ref y, resume);
                 break;
             default:
-                GemvScalar(group, activation, blocks, results);
+                GemvScalar(group, activation, blocks, results, resume);
                 break;
         }
     }
 
     /// <inheritdoc />
     public static void Gemm(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
-        Span<float> results, int resultStride)
+        Span<float> results, int resultStride) =>
+        GemmRange(level, group, activations, activationStride, count, cols, results, resultStride, default, RowRange.Whole);
+
+    /// <inheritdoc />
+    public static bool HasGemmRange => true;
+
+    // GemmCarry stays 0: one float accumulator per row, which between ranges is the result itself.
+    /// <inheritdoc />
+    public static void GemmRange(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
+        Span<float> results, int resultStride, Span<float> carry, RowRange range)
     {
         var blocks = Blocks(cols);
         var rowBytes = blocks * ActivationBlockBytes;
         if (count < 1 || activationStride < rowBytes || resultStride < Rows || group.Length < blocks * GroupBlockBytes
             || (long)(count - 1) * activationStride + rowBytes > activations.Length || (long)(count - 1) * resultStride + Rows > results.Length)
             ThrowSizes(group.Length, activations.Length, count, activationStride, results.Length, resultStride, cols);
+        var resume = (range & RowRange.First) == 0;
         if (level is SimdLevel.Avx512 or SimdLevel.Avx2)
         {
             GemmAvx2(ref MemoryMarshal.GetReference(group), ref MemoryMarshal.GetReference(activations), activationStride, count, blocks,
-                ref MemoryMarshal.GetReference(results), resultStride);
+                ref MemoryMarshal.GetReference(results), resultStride, resume);
             return;
         }
         // The other paths run each row alone: the same steps, so the same bits.
         for (var b = 0; b < count; b++)
-            Gemv(level, group, activations.Slice(b * activationStride, rowBytes), cols, results.Slice(b * resultStride, Rows));
+            GemvOn(level, group, activations.Slice(b * activationStride, rowBytes), blocks, results.Slice(b * resultStride, Rows), resume);
     }
 
     /// <summary>The specification: per row and block, the exact integer sum Σ(q − 8)·a, then one fused multiply-add.</summary>
-    private static void GemvScalar(ReadOnlySpan<byte> group, ReadOnlySpan<byte> activation, int blocks, Span<float> results)
+    private static void GemvScalar(ReadOnlySpan<byte> group, ReadOnlySpan<byte> activation, int blocks, Span<float> results, bool resume)
     {
         Span<float> acc = stackalloc float[Rows];
-        acc.Clear();
+        if (resume)
+            results[..Rows].CopyTo(acc);
+        else
+            acc.Clear();
         for (var k = 0; k < blocks; k++)
         {
             var g = group.Slice(k * GroupBlockBytes, GroupBlockBytes);

@@ -29,9 +29,10 @@ internal sealed partial class Q4_Kx8
     /// <summary>
     /// Every row of a group against <paramref name="count"/> activation rows (Gemv is count 1): super-block by super-block,
     /// scales unpacked once, activation rows four at a time (each weight load shared by four rows), the rest one by one.
+    /// The accumulators start at zero or resume from <paramref name="y"/> and <paramref name="carry"/> (<see cref="GemmRange"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void GemmAvx2(ref byte w, ref byte a, nint stride, int count, int blocks, ref float y, nint yStride)
+    private static void GemmAvx2(ref byte w, ref byte a, nint stride, int count, int blocks, ref float y, nint yStride, ref float carry, RowRange range)
     {
         ScaleVectors sv = default;
         Accumulators acc = default;
@@ -40,10 +41,11 @@ internal sealed partial class Q4_Kx8
         {
             var rows = Math.Min(RowChunk, count - b0);
             ref var a0 = ref Unsafe.Add(ref a, b0 * stride);
+            var resume = (range & RowRange.First) == 0;
             for (var b = 0; b < rows; b++)
             {
-                acc[b] = Vector256<float>.Zero;
-                accMin[b] = Vector256<float>.Zero;
+                acc[b] = resume ? Vector256.LoadUnsafe(ref Unsafe.Add(ref y, (b0 + b) * yStride)) : Vector256<float>.Zero;
+                accMin[b] = resume ? Vector256.LoadUnsafe(ref Unsafe.Add(ref carry, (b0 + b) * Rows)) : Vector256<float>.Zero;
             }
             for (nint i = 0; i < blocks; i++)
             {
@@ -74,26 +76,17 @@ internal sealed partial class Q4_Kx8
                 }
             }
             for (var b = 0; b < rows; b++)
-                (acc[b] - accMin[b]).StoreUnsafe(ref Unsafe.Add(ref y, (b0 + b) * yStride));
+            {
+                ref var result = ref Unsafe.Add(ref y, (b0 + b) * yStride);
+                if ((range & RowRange.Last) != 0)
+                    (acc[b] - accMin[b]).StoreUnsafe(ref result);
+                else
+                {
+                    acc[b].StoreUnsafe(ref result);
+                    accMin[b].StoreUnsafe(ref Unsafe.Add(ref carry, (b0 + b) * Rows));
+                }
+            }
         }
-    }
-
-    /// <summary>Every row of a group against one activation row (token generation): the float steps of <see cref="GemmAvx2"/>'s rows.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void GemvAvx2(ref byte w, ref byte a, int blocks, ref float y)
-    {
-        ScaleVectors sv = default;
-        var acc = Vector256<float>.Zero;
-        var accMin = Vector256<float>.Zero;
-        for (nint i = 0; i < blocks; i++)
-        {
-            ref var wb = ref Unsafe.Add(ref w, i * BlockBytes);
-            ref var ai = ref Unsafe.Add(ref a, i * Q8_K.BlockBytes);
-            UnpackScales(ref wb, ref sv);
-            var sumi = Sum1(ref Unsafe.Add(ref wb, QsOffset), ref sv, ref Unsafe.Add(ref ai, Q8_K.QsOffset));
-            Accumulate(ref acc, ref accMin, HalvesToFloats(ref wb, DOffset), HalvesToFloats(ref wb, DMinOffset), ref ai, sumi, ref sv);
-        }
-        (acc - accMin).StoreUnsafe(ref y);
     }
 
     /// <summary>Eight fp16 values (one per row) at <paramref name="offset"/> as floats, exactly.</summary>

@@ -99,30 +99,42 @@ internal sealed partial class Q4_Kx8 : IInterleavedFormat
                 GemvAvx2(ref w, ref a, blocks, ref y);
                 break;
             case KernelKind.Vector256 or KernelKind.Vector128:
-                RowsGeneric(true, ref w, ref a, 0, 1, blocks, ref y, 0);
+                RowsGeneric(true, ref w, ref a, 0, 1, blocks, ref y, 0, ref y, RowRange.Whole);
                 break;
             default:
-                RowsGeneric(false, ref w, ref a, 0, 1, blocks, ref y, 0);
+                RowsGeneric(false, ref w, ref a, 0, 1, blocks, ref y, 0, ref y, RowRange.Whole);
                 break;
         }
     }
 
     public static void Gemm(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
-        Span<float> results, int resultStride)
+        Span<float> results, int resultStride) =>
+        GemmRange(level, group, activations, activationStride, count, cols, results, resultStride, default, RowRange.Whole);
+
+    public static bool HasGemmRange => true;
+
+    /// <summary>Between ranges the results hold each row's <c>acc</c> and the carry its <c>accMin</c> (row j of activation row b at 8b + j).</summary>
+    public static int GemmCarry => Rows;
+
+    public static void GemmRange(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
+        Span<float> results, int resultStride, Span<float> carry, RowRange range)
     {
         var blocks = Check(group, activations, activationStride, count, cols, results, resultStride);
         if (count == 0)
             return;
+        if (range != RowRange.Whole && carry.Length < count * Rows)
+            throw new ArgumentException($"Q4_Kx8: a ranged Gemm of {count} activation row(s) carries {count * Rows} floats; got {carry.Length}.");
         ref var w = ref MemoryMarshal.GetReference(group);
         ref var a = ref MemoryMarshal.GetReference(activations);
         ref var y = ref MemoryMarshal.GetReference(results);
+        ref var c = ref MemoryMarshal.GetReference(carry);
         var kernel = KQuantHelpers.Kernel(level);
         if (kernel is KernelKind.Avx512 or KernelKind.Avx2)
         {
-            GemmAvx2(ref w, ref a, activationStride, count, blocks, ref y, resultStride);
+            GemmAvx2(ref w, ref a, activationStride, count, blocks, ref y, resultStride, ref c, range);
             return;
         }
-        RowsGeneric(kernel != KernelKind.Scalar, ref w, ref a, activationStride, count, blocks, ref y, resultStride);
+        RowsGeneric(kernel != KernelKind.Scalar, ref w, ref a, activationStride, count, blocks, ref y, resultStride, ref c, range);
     }
 
     /// <summary>Validates the spans (whole super-blocks, room for every row and result) and returns the super-blocks per row.</summary>
@@ -147,9 +159,11 @@ internal sealed partial class Q4_Kx8 : IInterleavedFormat
     /// The specification (<paramref name="vector"/> false) and the portable path: per super-block, each row's exact
     /// int32 sums (sumi = Σ_j scale_j·Σ q·a and Σ_j min_j·bsums) and the float steps of the class remarks, for
     /// <paramref name="count"/> activation rows <paramref name="stride"/> bytes apart, up to <see cref="GenericRows"/>
-    /// at a time. The scale and min of sub-block j come from the row's 12 packed bytes as in plain Q4_K.
+    /// at a time. The scale and min of sub-block j come from the row's 12 packed bytes as in plain Q4_K. The accumulators
+    /// start at zero or resume from <paramref name="y"/> and <paramref name="carry"/> (<see cref="GemmRange"/>).
     /// </summary>
-    private static void RowsGeneric(bool vector, ref byte w, ref byte a, nint stride, int count, int blocks, ref float y, nint yStride)
+    private static void RowsGeneric(bool vector, ref byte w, ref byte a, nint stride, int count, int blocks, ref float y, nint yStride,
+        ref float carry, RowRange range)
     {
         Span<float> acc = stackalloc float[GenericRows * Rows];
         Span<float> accMin = stackalloc float[GenericRows * Rows];
@@ -159,8 +173,20 @@ internal sealed partial class Q4_Kx8 : IInterleavedFormat
         {
             var n = Math.Min(GenericRows, count - b0);
             ref var a0 = ref Unsafe.Add(ref a, b0 * stride);
-            acc.Clear();
-            accMin.Clear();
+            if ((range & RowRange.First) != 0)
+            {
+                acc.Clear();
+                accMin.Clear();
+            }
+            else
+            {
+                for (var b = 0; b < n; b++)
+                    for (var r = 0; r < Rows; r++)
+                    {
+                        acc[b * Rows + r] = Unsafe.Add(ref y, (b0 + b) * yStride + r);
+                        accMin[b * Rows + r] = Unsafe.Add(ref carry, (b0 + b) * Rows + r);
+                    }
+            }
             for (var i = 0; i < blocks; i++)
             {
                 ref var wb = ref Unsafe.Add(ref w, (nint)i * BlockBytes);
@@ -193,7 +219,16 @@ internal sealed partial class Q4_Kx8 : IInterleavedFormat
             }
             for (var b = 0; b < n; b++)
                 for (var r = 0; r < Rows; r++)
-                    Unsafe.Add(ref y, (b0 + b) * yStride + r) = acc[b * Rows + r] - accMin[b * Rows + r];
+                {
+                    ref var result = ref Unsafe.Add(ref y, (b0 + b) * yStride + r);
+                    if ((range & RowRange.Last) != 0)
+                        result = acc[b * Rows + r] - accMin[b * Rows + r];
+                    else
+                    {
+                        result = acc[b * Rows + r];
+                        Unsafe.Add(ref carry, (b0 + b) * Rows + r) = accMin[b * Rows + r];
+                    }
+                }
         }
     }
 

@@ -69,15 +69,19 @@ internal sealed partial class Q6_Kx8
     /// <summary>
     /// <paramref name="count"/> (at most <see cref="GemmRows"/>) activation rows: each super-block's levels and scales are decoded once into L1-resident
     /// stack vectors, then run against the rows four at a time. Integer sums and float steps are those of
-    /// <see cref="GemvAvx2"/>, so each row's results are bit-identical to it.
+    /// <see cref="GemvAvx2"/>, so each row's results are bit-identical to it. The accumulators start at zero or, when
+    /// <paramref name="resume"/>, at the results (<see cref="GemmRange"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     [SkipLocalsInit]
-    private static void GemmAvx2(ref byte w, ref byte y, nint stride, int count, int blocks, ref float results, nint resultStride)
+    private static void GemmAvx2(ref byte w, ref byte y, nint stride, int count, int blocks, ref float results, nint resultStride, bool resume)
     {
         Unsafe.SkipInit(out LevelVectors levels);
         Unsafe.SkipInit(out ScaleVectors scales);
         RowAccumulators acc = default;
+        if (resume)
+            for (var b = 0; b < count; b++)
+                acc[b] = Vector256.LoadUnsafe(ref Unsafe.Add(ref results, b * resultStride));
         ref var u = ref Unsafe.As<LevelVectors, Vector256<byte>>(ref levels);
         ref var s = ref Unsafe.As<ScaleVectors, Vector256<short>>(ref scales);
         var dupLow = DuplicateLow();

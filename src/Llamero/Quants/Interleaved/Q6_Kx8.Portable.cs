@@ -39,13 +39,17 @@ internal sealed partial class Q6_Kx8
     }
 
     /// <summary><paramref name="count"/> (at most <see cref="GemmRows"/>) activation rows on the portable path of
-    /// width <paramref name="wide"/> (Vector256, else Vector128).</summary>
+    /// width <paramref name="wide"/> (Vector256, else Vector128), from zero or, when <paramref name="resume"/>, from the results.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     [SkipLocalsInit]
-    private static void GemmPortable(bool wide, ref byte w, ref byte y, nint stride, int count, int blocks, ref float results, nint resultStride)
+    private static void GemmPortable(bool wide, ref byte w, ref byte y, nint stride, int count, int blocks, ref float results, nint resultStride,
+        bool resume)
     {
         Unsafe.SkipInit(out PortableBlock block);
         RowFloats acc = default;
+        if (resume)
+            for (var b = 0; b < count; b++)
+                acc[b] = Vector256.LoadUnsafe(ref Unsafe.Add(ref results, b * resultStride));
         Span<int> sums = stackalloc int[Rows];
         for (nint i = 0; i < blocks; i++)
         {

@@ -14,10 +14,14 @@ internal sealed partial class Q6_Kx8
         private float _element0;
     }
 
+    /// <summary>One activation row, from zero or, when <paramref name="resume"/>, from the results (<see cref="GemmRange"/>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void GemvVector256(ref byte w, ref byte y, int blocks, ref float results)
+    private static void GemvVector256(ref byte w, ref byte y, int blocks, ref float results, bool resume)
     {
         GemvFloats acc = default;
+        if (resume)
+            for (var r = 0; r < Rows; r++)
+                acc[r] = Unsafe.Add(ref results, r);
         for (nint i = 0; i < blocks; i++)
         {
             ref var wb = ref Unsafe.Add(ref w, i * SuperBlockBytes);
@@ -48,10 +52,14 @@ internal sealed partial class Q6_Kx8
             Unsafe.Add(ref results, r) = acc[r];
     }
 
+    /// <summary>One activation row, from zero or, when <paramref name="resume"/>, from the results (<see cref="GemmRange"/>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void GemvVector128(ref byte w, ref byte y, int blocks, ref float results)
+    private static void GemvVector128(ref byte w, ref byte y, int blocks, ref float results, bool resume)
     {
         GemvFloats acc = default;
+        if (resume)
+            for (var r = 0; r < Rows; r++)
+                acc[r] = Unsafe.Add(ref results, r);
         for (nint i = 0; i < blocks; i++)
         {
             ref var wb = ref Unsafe.Add(ref w, i * SuperBlockBytes);

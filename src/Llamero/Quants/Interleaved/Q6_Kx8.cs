@@ -109,19 +109,26 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
                 GemvAvx2(ref w, ref y, blocks, ref r);
                 break;
             case KernelKind.Vector256:
-                GemvVector256(ref w, ref y, blocks, ref r);
+                GemvVector256(ref w, ref y, blocks, ref r, false);
                 break;
             case KernelKind.Vector128:
-                GemvVector128(ref w, ref y, blocks, ref r);
+                GemvVector128(ref w, ref y, blocks, ref r, false);
                 break;
             default:
-                GemvScalar(ref w, ref y, blocks, ref r);
+                GemvScalar(ref w, ref y, blocks, ref r, false);
                 break;
         }
     }
 
     public static void Gemm(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
-        Span<float> results, int resultStride)
+        Span<float> results, int resultStride) =>
+        GemmRange(level, group, activations, activationStride, count, cols, results, resultStride, default, RowRange.Whole);
+
+    public static bool HasGemmRange => true;
+
+    // GemmCarry stays 0: one float accumulator per row, which between ranges is the result itself.
+    public static void GemmRange(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
+        Span<float> results, int resultStride, Span<float> carry, RowRange range)
     {
         if (count == 0)
             return;
@@ -138,6 +145,7 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
         ref var y = ref MemoryMarshal.GetReference(activations);
         ref var r = ref MemoryMarshal.GetReference(results);
         var kernel = KQuantHelpers.Kernel(level);
+        var resume = (range & RowRange.First) == 0;
         for (var b0 = 0; b0 < count; b0 += GemmRows)
         {
             ref var yb = ref Unsafe.Add(ref y, (nint)b0 * activationStride);
@@ -146,21 +154,21 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
             switch (kernel)
             {
                 case KernelKind.Avx512 or KernelKind.Avx2:
-                    GemmAvx2(ref w, ref yb, activationStride, rows, blocks, ref rb, resultStride);
+                    GemmAvx2(ref w, ref yb, activationStride, rows, blocks, ref rb, resultStride, resume);
                     break;
                 case KernelKind.Vector256 or KernelKind.Vector128 when rows == 1:
                     if (kernel == KernelKind.Vector256)
-                        GemvVector256(ref w, ref yb, blocks, ref rb);
+                        GemvVector256(ref w, ref yb, blocks, ref rb, resume);
                     else
-                        GemvVector128(ref w, ref yb, blocks, ref rb);
+                        GemvVector128(ref w, ref yb, blocks, ref rb, resume);
                     break;
                 case KernelKind.Vector256 or KernelKind.Vector128:
-                    GemmPortable(kernel == KernelKind.Vector256, ref w, ref yb, activationStride, rows, blocks, ref rb, resultStride);
+                    GemmPortable(kernel == KernelKind.Vector256, ref w, ref yb, activationStride, rows, blocks, ref rb, resultStride, resume);
                     break;
                 default:
                     // The specification, one activation row at a time.
                     for (var b = 0; b < rows; b++)
-                        GemvScalar(ref w, ref Unsafe.Add(ref yb, (nint)b * activationStride), blocks, ref Unsafe.Add(ref rb, (nint)b * resultStride));
+                        GemvScalar(ref w, ref Unsafe.Add(ref yb, (nint)b * activationStride), blocks, ref Unsafe.Add(ref rb, (nint)b * resultStride), resume);
                     break;
             }
         }
@@ -168,12 +176,15 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
 
     /// <summary>
     /// The specification: per super-block and row the exact Σ_g scale·Σ (level − 32)·q8, then the float step every
-    /// path shares (<see cref="Step"/>).
+    /// path shares (<see cref="Step"/>), from zero or, when <paramref name="resume"/>, from the results (<see cref="GemmRange"/>).
     /// </summary>
-    private static void GemvScalar(ref byte w, ref byte y, int blocks, ref float results)
+    private static void GemvScalar(ref byte w, ref byte y, int blocks, ref float results, bool resume)
     {
         Span<float> acc = stackalloc float[Rows];
-        acc.Clear();
+        if (resume)
+            MemoryMarshal.CreateReadOnlySpan(ref results, Rows).CopyTo(acc);
+        else
+            acc.Clear();
         for (var i = 0; i < blocks; i++)
         {
             ref var wb = ref Unsafe.Add(ref w, i * SuperBlockBytes);

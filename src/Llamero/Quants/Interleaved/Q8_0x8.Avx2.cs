@@ -57,11 +57,12 @@ internal sealed partial class Q8_0x8
         sum3 += Avx2Slice(qw, absW, a3 + offset);
     }
 
-    /// <summary>One activation row: per block, the eight rows' integer sums, then one FMA by d_w·d_a.</summary>
+    /// <summary>One activation row: per block, the eight rows' integer sums, then one FMA by d_w·d_a (from zero, or from
+    /// <paramref name="y"/> when <paramref name="resume"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Avx2Gemv(byte* w, byte* a, int blocks, float* y)
+    private static unsafe void Avx2Gemv(byte* w, byte* a, int blocks, float* y, bool resume)
     {
-        var acc = Vector256<float>.Zero;
+        var acc = resume ? Vector256.Load(y) : Vector256<float>.Zero;
         for (var k = 0; k < blocks; k++, w += PackedBlockBytes, a += PlainBlockBytes)
         {
             var sum = Avx2Block(w, a);
@@ -80,14 +81,14 @@ internal sealed partial class Q8_0x8
     /// <paramref name="count"/> activation rows (<paramref name="stride"/> bytes apart), block by block: each block's
     /// 272 weight bytes are read from memory once (prefetched a few blocks ahead) and then serve every row from L1, four
     /// rows at a time (each slice loaded and its |w| taken once per four), the last count mod 4 one at a time. A row's float sums live in its results
-    /// (<paramref name="y"/> + b·<paramref name="resultStride"/>), from +0 by the same FMA per block as
+    /// (<paramref name="y"/> + b·<paramref name="resultStride"/>), from +0 (or from what they hold, when <paramref name="resume"/>) by the same FMA per block as
     /// <see cref="Avx2Gemv"/>'s register, so every row is bit-identical to it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Avx2Gemm(byte* w, byte* a, int stride, int count, int blocks, float* y, int resultStride)
+    private static unsafe void Avx2Gemm(byte* w, byte* a, int stride, int count, int blocks, float* y, int resultStride, bool resume)
     {
         var chunks = count / 4;
-        for (var b = 0; b < count; b++)
+        for (var b = 0; b < count && !resume; b++)
             Vector256<float>.Zero.Store(y + (long)b * resultStride);
         for (var k = 0; k < blocks; k++, w += PackedBlockBytes, a += PlainBlockBytes)
         {

@@ -53,9 +53,9 @@ internal sealed partial class Q8_0x8
         Fp16.ToFloat(Vector128.WidenLower(Vector128.LoadUnsafe(ref *(ushort*)w, (nuint)(4 * half)))) * Vector128.Create(Fp16.ToFloat(*(ushort*)a));
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Vector256Gemv(byte* w, byte* a, int blocks, float* y)
+    private static unsafe void Vector256Gemv(byte* w, byte* a, int blocks, float* y, bool resume)
     {
-        var acc = Vector256<float>.Zero;
+        var acc = resume ? Vector256.Load(y) : Vector256<float>.Zero;
         for (var k = 0; k < blocks; k++, w += PackedBlockBytes, a += PlainBlockBytes)
         {
             var sum = Vector256<int>.Zero;
@@ -67,11 +67,14 @@ internal sealed partial class Q8_0x8
         acc.Store(y);
     }
 
-    /// <summary>Four activation rows <paramref name="stride"/> bytes apart, each slice widened once for all four.</summary>
+    /// <summary>Four activation rows <paramref name="stride"/> bytes apart, each slice widened once for all four (from zero, or from
+    /// the results when <paramref name="resume"/>, as every kernel here).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Vector256Gemm4(byte* w, byte* a, int stride, int blocks, float* y, int resultStride)
+    private static unsafe void Vector256Gemm4(byte* w, byte* a, int stride, int blocks, float* y, int resultStride, bool resume)
     {
         Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        if (resume)
+            (acc0, acc1, acc2, acc3) = (Vector256.Load(y), Vector256.Load(y + resultStride), Vector256.Load(y + 2 * resultStride), Vector256.Load(y + 3 * resultStride));
         for (var k = 0; k < blocks; k++, w += PackedBlockBytes, a += PlainBlockBytes)
         {
             Vector256<int> sum0 = default, sum1 = default, sum2 = default, sum3 = default;
@@ -96,10 +99,12 @@ internal sealed partial class Q8_0x8
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Vector128Gemv(byte* w, byte* a, int blocks, float* y)
+    private static unsafe void Vector128Gemv(byte* w, byte* a, int blocks, float* y, bool resume)
     {
         // Both halves in one pass: token generation reads each weight byte once.
         Vector128<float> acc0 = default, acc1 = default;
+        if (resume)
+            (acc0, acc1) = (Vector128.Load(y), Vector128.Load(y + 4));
         for (var k = 0; k < blocks; k++, w += PackedBlockBytes, a += PlainBlockBytes)
         {
             Vector128<int> sum0 = default, sum1 = default;
@@ -118,11 +123,16 @@ internal sealed partial class Q8_0x8
 
     /// <summary>Four activation rows, four weight rows (one half of the group) at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Vector128Gemm4(byte* w, byte* a, int stride, int blocks, float* y, int resultStride)
+    private static unsafe void Vector128Gemm4(byte* w, byte* a, int stride, int blocks, float* y, int resultStride, bool resume)
     {
         for (var half = 0; half < 2; half++)
         {
             Vector128<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+            if (resume)
+            {
+                var at = y + 4 * half;
+                (acc0, acc1, acc2, acc3) = (Vector128.Load(at), Vector128.Load(at + resultStride), Vector128.Load(at + 2 * resultStride), Vector128.Load(at + 3 * resultStride));
+            }
             var wk = w;
             var ak = a;
             for (var k = 0; k < blocks; k++, wk += PackedBlockBytes, ak += PlainBlockBytes)

@@ -85,13 +85,23 @@ internal sealed partial class Q8_0x8 : IInterleavedFormat
         fixed (byte* w = group)
         fixed (byte* a = activation)
         fixed (float* y = results)
-            GemvOn(level, w, a, blocks, y);
+            GemvOn(level, w, a, blocks, y, false);
     }
 
     /// <inheritdoc cref="IInterleavedFormat.Gemm"/>
-    public static unsafe void Gemm(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count,
-        int cols, Span<float> results, int resultStride)
+    public static void Gemm(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count,
+        int cols, Span<float> results, int resultStride) =>
+        GemmRange(level, group, activations, activationStride, count, cols, results, resultStride, default, RowRange.Whole);
+
+    /// <inheritdoc cref="IInterleavedFormat.HasGemmRange"/>
+    public static bool HasGemmRange => true;
+
+    // GemmCarry stays 0: one float accumulator per row, which between ranges is the result itself.
+    /// <inheritdoc cref="IInterleavedFormat.GemmRange"/>
+    public static unsafe void GemmRange(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count,
+        int cols, Span<float> results, int resultStride, Span<float> carry, RowRange range)
     {
+        var resume = (range & RowRange.First) == 0;
         var (blocks, rowBytes) = CheckGroup(group.Length, cols);
         if (count < 1 || (count > 1 && (activationStride < rowBytes || resultStride < Rows)))
             throw new ArgumentException($"Q8_0x8 Gemm: {count} activation rows {activationStride} bytes apart (a row is {rowBytes}), " +
@@ -104,7 +114,7 @@ internal sealed partial class Q8_0x8 : IInterleavedFormat
         {
             if (Avx2Path(level))
             {
-                Avx2Gemm(w, a, activationStride, count, blocks, y, resultStride);
+                Avx2Gemm(w, a, activationStride, count, blocks, y, resultStride, resume);
                 return;
             }
             var b = 0;
@@ -113,26 +123,27 @@ internal sealed partial class Q8_0x8 : IInterleavedFormat
                 var a4 = a + (long)b * activationStride;
                 var y4 = y + (long)b * resultStride;
                 if (level == SimdLevel.Vector256)
-                    Vector256Gemm4(w, a4, activationStride, blocks, y4, resultStride);
+                    Vector256Gemm4(w, a4, activationStride, blocks, y4, resultStride, resume);
                 else
-                    Vector128Gemm4(w, a4, activationStride, blocks, y4, resultStride);
+                    Vector128Gemm4(w, a4, activationStride, blocks, y4, resultStride, resume);
             }
             // The rest one row at a time, by the very steps Gemv takes (so every row is bit-identical to it).
             for (; b < count; b++)
-                GemvOn(level, w, a + (long)b * activationStride, blocks, y + (long)b * resultStride);
+                GemvOn(level, w, a + (long)b * activationStride, blocks, y + (long)b * resultStride, resume);
         }
     }
 
-    private static unsafe void GemvOn(SimdLevel level, byte* w, byte* a, int blocks, float* y)
+    // One activation row on the level's path, from zero or, when resuming a ranged Gemm, from the results.
+    private static unsafe void GemvOn(SimdLevel level, byte* w, byte* a, int blocks, float* y, bool resume)
     {
         if (Avx2Path(level))
-            Avx2Gemv(w, a, blocks, y);
+            Avx2Gemv(w, a, blocks, y, resume);
         else if (level == SimdLevel.Vector256)
-            Vector256Gemv(w, a, blocks, y);
+            Vector256Gemv(w, a, blocks, y, resume);
         else if (level == SimdLevel.Vector128)
-            Vector128Gemv(w, a, blocks, y);
+            Vector128Gemv(w, a, blocks, y, resume);
         else
-            ScalarGemv(w, a, blocks, y);
+            ScalarGemv(w, a, blocks, y, resume);
     }
 
     // AVX-512 has no kernel of its own: it runs AVX2's (every AVX-512 CPU has AVX2 and FMA).
@@ -140,10 +151,11 @@ internal sealed partial class Q8_0x8 : IInterleavedFormat
 
     /// <summary>The specification: per row, each block's exact integer sum times d_w·d_a, added with an FMA as
     /// <see cref="Q8_0.DotReference"/> does, so this path gives its results bit for bit.</summary>
-    private static unsafe void ScalarGemv(byte* w, byte* a, int blocks, float* y)
+    private static unsafe void ScalarGemv(byte* w, byte* a, int blocks, float* y, bool resume)
     {
         Span<float> sums = stackalloc float[Rows];
-        sums.Clear();
+        for (var j = 0; j < Rows; j++)
+            sums[j] = resume ? y[j] : 0;
         for (var k = 0; k < blocks; k++, w += PackedBlockBytes, a += PlainBlockBytes)
         {
             var da = Fp16.ToFloat(Unsafe.ReadUnaligned<ushort>(a));

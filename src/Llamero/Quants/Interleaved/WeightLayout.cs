@@ -17,11 +17,16 @@ public sealed unsafe class WeightLayout
     internal delegate void GemmOn(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count,
         int cols, Span<float> results, int resultStride);
 
+    internal delegate void GemmRangeOn(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count,
+        int cols, Span<float> results, int resultStride, Span<float> carry, RowRange range);
+
     private readonly Func<int, long> _groupBytes;
 
     private WeightLayout(string name, GgmlType type, int rowGroup, Func<int, long> groupBytes, PackGroup pack, PackGroup unpack,
-        GemvOn gemv, GemmOn gemm, delegate*<in MatMulPart, int, int, void> kernel)
+        GemvOn gemv, GemmOn gemm, GemmRangeOn? gemmRange, int gemmCarry, delegate*<in MatMulPart, int, int, void> kernel)
     {
+        GemmRange = gemmRange;
+        GemmCarry = gemmCarry;
         Gemv = gemv;
         Gemm = gemm;
         Name = name;
@@ -58,6 +63,15 @@ public sealed unsafe class WeightLayout
     /// <summary>The layout's <see cref="IInterleavedFormat.Gemm"/>.</summary>
     internal GemmOn Gemm { get; }
 
+    /// <summary>The layout's <see cref="IInterleavedFormat.GemmRange"/>, or null when it has none.</summary>
+    internal GemmRangeOn? GemmRange { get; }
+
+    /// <summary>True when the layout can split a row in column ranges (<see cref="IInterleavedFormat.HasGemmRange"/>).</summary>
+    internal bool HasGemmRange => GemmRange is not null;
+
+    /// <summary>Floats per activation row a <see cref="GemmRange"/> call carries (<see cref="IInterleavedFormat.GemmCarry"/>).</summary>
+    internal int GemmCarry { get; }
+
     /// <summary>The matmul kernel (<see cref="InterleavedKernel{T}.Rows"/>).</summary>
     internal delegate*<in MatMulPart, int, int, void> Kernel { get; }
 
@@ -66,6 +80,7 @@ public sealed unsafe class WeightLayout
 
     internal static WeightLayout Of<T>(string name) where T : IInterleavedFormat =>
         T.RowGroup is 4 or 8
-            ? new(name, T.Type, T.RowGroup, T.GroupBytes, T.Pack, T.Unpack, T.Gemv, T.Gemm, &InterleavedKernel<T>.Rows)
+            ? new(name, T.Type, T.RowGroup, T.GroupBytes, T.Pack, T.Unpack, T.Gemv, T.Gemm, T.HasGemmRange ? T.GemmRange : null, T.GemmCarry,
+                &InterleavedKernel<T>.Rows)
             : throw new ArgumentException($"{name}: a row group of {T.RowGroup} does not divide 8.");
 }

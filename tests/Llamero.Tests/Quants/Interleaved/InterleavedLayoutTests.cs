@@ -46,6 +46,17 @@ public class InterleavedLayoutTests
         return bytes;
     }
 
+    /// <summary><paramref name="count"/> activation rows of <paramref name="cols"/> quantized to the dot partner of <paramref name="type"/>,
+    /// <paramref name="stride"/> bytes apart (gaussian and mixed-sign rows in turn).</summary>
+    internal static byte[] ActivationRows(GgmlType type, int count, int cols, int stride, int seed)
+    {
+        var actBytes = (int)GgmlTypes.Get(QuantFormats.Get(type).DotPartner).RowBytes(cols);
+        var acts = new byte[(count - 1) * stride + actBytes];
+        for (var b = 0; b < count; b++)
+            QuantCases.Activations(type, QuantRows.Make(b % 2 == 0 ? "gaussian" : "mixed-signs", cols, seed: seed + b)).CopyTo(acts, b * stride);
+        return acts;
+    }
+
     internal static byte[] Pack(WeightLayout layout, byte[] plain, int cols)
     {
         var group = new byte[layout.GroupBytes(cols)];
@@ -115,9 +126,7 @@ public class InterleavedLayoutTests
             const int resultStride = 13;
             foreach (var count in new[] { 1, 2, 3, 4, 5, 7, 8, 9, 16 })
             {
-                var acts = new byte[(count - 1) * stride + actBytes];
-                for (var b = 0; b < count; b++)
-                    QuantCases.Activations(layout.Type, QuantRows.Make(b % 2 == 0 ? "gaussian" : "mixed-signs", cols, seed: 50 + b)).CopyTo(acts, b * stride);
+                var acts = ActivationRows(layout.Type, count, cols, stride, seed: 50);
                 foreach (var level in SimdPath.Supported)
                 {
                     var results = new float[(count - 1) * resultStride + layout.RowGroup];
