@@ -51,23 +51,7 @@ public class Q4_Kx8Tests
     {
         const int cols = 768;
         var rng = new Random(11);
-        var plain = new byte[8 * 3 * BlockBytes];
-        rng.NextBytes(plain);
-        for (var b = 0; b < plain.Length / BlockBytes; b++)
-        {
-            KQuantHelpers.WriteHalf(plain, b * BlockBytes, (float)(rng.NextDouble() * 2 - 1));
-            KQuantHelpers.WriteHalf(plain, b * BlockBytes + 2, (float)rng.NextDouble());
-        }
-        var act = new byte[3 * Q8_K.BlockBytes];
-        for (var i = 0; i < 3; i++)
-        {
-            var block = act.AsSpan(i * Q8_K.BlockBytes, Q8_K.BlockBytes);
-            BitConverter.TryWriteBytes(block, 0.01f);
-            var qs = new sbyte[256];
-            for (var k = 0; k < 256; k++)
-                qs[k] = (sbyte)rng.Next(-128, 128);
-            WriteQuants(block, qs);
-        }
+        var (plain, act) = RandomBlocks(rng, cols / 256);
         AssertMatches(plain, act, cols);
     }
 
@@ -80,26 +64,32 @@ public class Q4_Kx8Tests
     public void Infinite_NaN_or_subnormal_scales_match_the_scalar_dot_and_Gemm(int offset, int half)
     {
         const int cols = 512;
-        var rng = new Random(5);
-        var plain = new byte[8 * 2 * BlockBytes];
+        var (plain, act) = RandomBlocks(new Random(5), cols / 256);
+        // Row 5: a negative d in its first block (its sign must not hide the special half from the kernel's check),
+        // the special half in its second.
+        KQuantHelpers.WriteHalf(plain, 5 * 2 * BlockBytes, -0.75f);
+        BitConverter.TryWriteBytes(plain.AsSpan(5 * 2 * BlockBytes + BlockBytes + offset), (ushort)half);
+        AssertMatches(plain, act, cols);
+    }
+
+    /// <summary>Eight rows of <paramref name="blocks"/> random plain blocks with finite scales, and one random activation row.</summary>
+    private static (byte[] Plain, byte[] Activations) RandomBlocks(Random rng, int blocks)
+    {
+        var plain = new byte[8 * blocks * BlockBytes];
         rng.NextBytes(plain);
         for (var b = 0; b < plain.Length / BlockBytes; b++)
         {
             KQuantHelpers.WriteHalf(plain, b * BlockBytes, (float)(rng.NextDouble() * 2 - 1));
             KQuantHelpers.WriteHalf(plain, b * BlockBytes + 2, (float)rng.NextDouble());
         }
-        // Row 5: a negative d in its first block (its sign must not hide the special half from the kernel's check),
-        // the special half in its second.
-        KQuantHelpers.WriteHalf(plain, 5 * 2 * BlockBytes, -0.75f);
-        BitConverter.TryWriteBytes(plain.AsSpan(5 * 2 * BlockBytes + BlockBytes + offset), (ushort)half);
-        var act = new byte[2 * Q8_K.BlockBytes];
-        for (var i = 0; i < 2; i++)
+        var act = new byte[blocks * Q8_K.BlockBytes];
+        for (var i = 0; i < blocks; i++)
         {
             var block = act.AsSpan(i * Q8_K.BlockBytes, Q8_K.BlockBytes);
             BitConverter.TryWriteBytes(block, 0.01f);
             WriteQuants(block, Enumerable.Range(0, 256).Select(_ => (sbyte)rng.Next(-128, 128)).ToArray());
         }
-        AssertMatches(plain, act, cols);
+        return (plain, act);
     }
 
     private static byte[] ConstantActivations(int cols, sbyte value)
