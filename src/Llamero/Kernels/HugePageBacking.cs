@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Llamero.Diagnostics;
 using Llamero.Gguf;
 
 namespace Llamero.Kernels;
@@ -14,7 +14,7 @@ namespace Llamero.Kernels;
 /// pages, and once the region is filled it is marked for huge pages again, which the kernel's khugepaged then
 /// collapses in the background at its own slow pace.
 /// </summary>
-internal sealed unsafe partial class HugePageBacking
+internal sealed unsafe class HugePageBacking
 {
     private const int NoHugePage = 15;
 
@@ -49,13 +49,13 @@ internal sealed unsafe partial class HugePageBacking
     /// region beyond it goes on small pages. Thread-safe.</summary>
     public void Populate(byte* start, long length)
     {
-        var before = ThreadCpuSeconds();
+        var before = ThreadCpuTime.Seconds();
         MemoryAdvice.Advise((nint)start, length, MemoryAdvice.PopulateWrite);
         if (SwitchedToSmallPages)
             return;
         var huge = RepackedWeights.HugePageBytes;
         var faulted = ((long)start + length + huge - 1) / huge - (long)start / huge;
-        var dear = ThreadCpuSeconds() - before > _dearSecondsPerMiB * faulted * (huge >> 20);
+        var dear = ThreadCpuTime.Seconds() - before > _dearSecondsPerMiB * faulted * (huge >> 20);
         if (dear && Interlocked.Exchange(ref _small, 1) == 0)
         {
             var rest = start + length;
@@ -70,21 +70,4 @@ internal sealed unsafe partial class HugePageBacking
         if (SwitchedToSmallPages)
             MemoryAdvice.Advise((nint)_region, _bytes, MemoryAdvice.HugePage, wholePagesOnly: true);
     }
-
-    // CPU seconds of the calling thread, system time included.
-    private static double ThreadCpuSeconds()
-    {
-        const int threadCpuTimeId = 3;
-        return ClockGetTime(threadCpuTimeId, out var time) == 0 ? time.Seconds + time.Nanoseconds / 1e9 : 0;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
-
-    [LibraryImport("libc", EntryPoint = "clock_gettime")]
-    private static partial int ClockGetTime(int clock, out TimeSpec time);
 }
