@@ -8,6 +8,8 @@ namespace Llamero.Benchmarks;
 /// beside llama.cpp (see SideBySideRunner); <c>-- bandwidth [1,2]</c>: the machine's read bandwidth;
 /// <c>-- batch-decode -m FILE</c>: sequences decoded one pass each against one batched pass (BatchDecodeMeasure);
 /// <c>-- interleaved [rounds]</c>: repacked layouts beside plain rows by thread CPU time (InterleavedBenchmarks);
+/// <c>-- tg-cpu -m FILE</c>: one-thread generation by thread CPU time per token (TokenCpuMeasure);
+/// <c>-- gemv-stream [layout] [MB]</c>: one thread's Gemv over a model-sized region beside a plain read of it (GemvStreamMeasure);
 /// <c>-- gemm-blocking</c>: one wide repacked matmul, whole rows against column ranges (GemmBlockingMeasure);
 /// <c>-- repack-load -m FILE [--layouts default|reference|none]</c>: load time and resident memory with and without repacking;
 /// <c>-- repack-pack FILE...</c>: each layout's packing speed; anything else runs the BenchmarkDotNet suites (<c>-- --filter '*'</c>).
@@ -30,6 +32,10 @@ public static class Program
             return Batching.BatchDecodeMeasure.Run(args[1..]);
         if (args.Length > 0 && args[0] == "interleaved")
             return Quants.InterleavedBenchmarks.Measure(args[1..]);
+        if (args.Length > 0 && args[0] == "tg-cpu")
+            return Generation.TokenCpuMeasure.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "gemv-stream")
+            return Quants.GemvStreamMeasure.Run(args[1..]);
         if (args.Length > 0 && args[0] == "gemm-blocking")
             return Quants.GemmBlockingMeasure.Run(args[1..]);
         if (args.Length > 0 && args[0] == "repack-pack")

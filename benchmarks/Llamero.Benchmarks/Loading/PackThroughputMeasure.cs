@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Llamero.Gguf;
 using Llamero.Quants.Interleaved;
 
@@ -38,11 +36,11 @@ internal static class PackThroughputMeasure
                     var destination = new byte[(long)groups * packedGroup];
                     for (var run = 0; run < 6; run++)
                     {
-                        var cpu0 = ThreadCpu();
+                        var cpu0 = ThreadCpu.Seconds();
                         for (var g = 0; g < groups; g++)
                             layout.Pack(source.AsSpan(g * plainGroup, plainGroup), cols, destination.AsSpan(g * packedGroup, packedGroup));
                         if (run > 0)
-                            best = Math.Min(best, ThreadCpu() - cpu0);
+                            best = Math.Min(best, ThreadCpu.Seconds() - cpu0);
                     }
                     var mbs = source.Length / 1e6 / best;
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -64,22 +62,4 @@ internal static class PackThroughputMeasure
             return null;
         }
     }
-
-    // CPU seconds of the calling thread (Linux CLOCK_THREAD_CPUTIME_ID), else process CPU time.
-    private static double ThreadCpu()
-    {
-        if (OperatingSystem.IsLinux() && ClockGetTime(3, out var ts) == 0)
-            return ts.Seconds + ts.Nanoseconds / 1e9;
-        return Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
-
-    [DllImport("libc", EntryPoint = "clock_gettime")]
-    private static extern int ClockGetTime(int clock, out TimeSpec time);
 }

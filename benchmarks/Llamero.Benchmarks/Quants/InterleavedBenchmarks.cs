@@ -220,10 +220,10 @@ public unsafe class InterleavedBenchmarks
             for (var round = 0; round < rounds; round++)
                 for (var c = 0; c < cases.Length; c++)
                 {
-                    var start = ThreadCpuSeconds();
+                    var start = ThreadCpu.Seconds();
                     for (var k = 0; k < cases[c].Calls; k++)
                         cases[c].Run();
-                    best[c] = Math.Min(best[c], (ThreadCpuSeconds() - start) / cases[c].Calls);
+                    best[c] = Math.Min(best[c], (ThreadCpu.Seconds() - start) / cases[c].Calls);
                 }
             Console.WriteLine($"{name} ({SimdPath.Current}, thread CPU time, best of {rounds}):");
             for (var c = 0; c < cases.Length; c++)
@@ -232,22 +232,6 @@ public unsafe class InterleavedBenchmarks
             bench.Cleanup();
         }
         return 0;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
-
-    [DllImport("libc", EntryPoint = "clock_gettime")]
-    private static extern int ClockGetTime(int clock, out TimeSpec time);
-
-    internal static double ThreadCpuSeconds()
-    {
-        const int threadCpuTimeId = 3; // CLOCK_THREAD_CPUTIME_ID
-        return ClockGetTime(threadCpuTimeId, out var t) == 0 ? t.Seconds + t.Nanoseconds * 1e-9 : throw new InvalidOperationException("clock_gettime failed.");
     }
 
     private sealed class Config : ManualConfig

@@ -7,6 +7,7 @@ internal static partial class MemoryAdvice
 {
     public const int WillNeed = 3;
     public const int DontNeed = 4;
+    public const int HugePage = 14;
     public const int PopulateRead = 22;
     public const int PopulateWrite = 23;
 

@@ -89,24 +89,6 @@ internal sealed partial class Q4_Kx8
         }
     }
 
-    /// <summary>Every row of a group against one activation row (token generation): the float steps of <see cref="GemmAvx2"/>'s rows.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void GemvAvx2(ref byte w, ref byte a, int blocks, ref float y)
-    {
-        ScaleVectors sv = default;
-        var acc = Vector256<float>.Zero;
-        var accMin = Vector256<float>.Zero;
-        for (nint i = 0; i < blocks; i++)
-        {
-            ref var wb = ref Unsafe.Add(ref w, i * BlockBytes);
-            ref var ai = ref Unsafe.Add(ref a, i * Q8_K.BlockBytes);
-            UnpackScales(ref wb, ref sv);
-            var sumi = Sum1(ref Unsafe.Add(ref wb, QsOffset), ref sv, ref Unsafe.Add(ref ai, Q8_K.QsOffset));
-            Accumulate(ref acc, ref accMin, HalvesToFloats(ref wb, DOffset), HalvesToFloats(ref wb, DMinOffset), ref ai, sumi, ref sv);
-        }
-        (acc - accMin).StoreUnsafe(ref y);
-    }
-
     /// <summary>Eight fp16 values (one per row) at <paramref name="offset"/> as floats, exactly.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> HalvesToFloats(ref byte wb, nint offset) =>
