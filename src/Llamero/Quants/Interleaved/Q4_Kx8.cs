@@ -119,22 +119,35 @@ internal sealed partial class Q4_Kx8 : IInterleavedFormat
     public static void GemmRange(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
         Span<float> results, int resultStride, Span<float> carry, RowRange range)
     {
-        var blocks = Check(group, activations, activationStride, count, cols, results, resultStride);
+        var blocks = Check(group, activations, activationStride, count, cols, results, resultStride, carry, range);
         if (count == 0)
             return;
-        if (range != RowRange.Whole && carry.Length < count * Rows)
-            throw new ArgumentException($"Q4_Kx8: a ranged Gemm of {count} activation row(s) carries {count * Rows} floats; got {carry.Length}.");
         ref var w = ref MemoryMarshal.GetReference(group);
         ref var a = ref MemoryMarshal.GetReference(activations);
         ref var y = ref MemoryMarshal.GetReference(results);
         ref var c = ref MemoryMarshal.GetReference(carry);
         var kernel = KQuantHelpers.Kernel(level);
-        if (kernel is KernelKind.Avx512 or KernelKind.Avx2)
+        if (kernel is KernelKind.Avx512)
+        {
+            GemmAvx512<Avx512Hardware>(ref w, ref a, activationStride, count, blocks, ref y, resultStride, ref c, range);
+            return;
+        }
+        if (kernel is KernelKind.Avx2)
         {
             GemmAvx2(ref w, ref a, activationStride, count, blocks, ref y, resultStride, ref c, range);
             return;
         }
         RowsGeneric(kernel != KernelKind.Scalar, ref w, ref a, activationStride, count, blocks, ref y, resultStride, ref c, range);
+    }
+
+    /// <summary>Validates the spans of a (ranged) Gemm, the carry included, and returns the super-blocks per row.</summary>
+    private static int Check(ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
+        ReadOnlySpan<float> results, int resultStride, ReadOnlySpan<float> carry, RowRange range)
+    {
+        var blocks = Check(group, activations, activationStride, count, cols, results, resultStride);
+        if (count > 0 && range != RowRange.Whole && carry.Length < count * Rows)
+            throw new ArgumentException($"Q4_Kx8: a ranged Gemm of {count} activation row(s) carries {count * Rows} floats; got {carry.Length}.");
+        return blocks;
     }
 
     /// <summary>Validates the spans (whole super-blocks, room for every row and result) and returns the super-blocks per row.</summary>
