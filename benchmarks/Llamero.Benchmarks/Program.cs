@@ -12,7 +12,7 @@ namespace Llamero.Benchmarks;
 /// <c>-- gemv-stream [layout] [MB]</c>: one thread's Gemv over a model-sized region beside a plain read of it (GemvStreamMeasure);
 /// <c>-- gemm-blocking</c>: one wide repacked matmul, whole rows against column ranges (GemmBlockingMeasure);
 /// <c>-- repack-load -m FILE [--layouts default|reference|none]</c>: load time and resident memory with and without repacking;
-/// <c>-- repack-pack FILE...</c>: each layout's packing speed; anything else runs the BenchmarkDotNet suites (<c>-- --filter '*'</c>).
+/// <c>-- repack-pack FILE...</c>: each layout's packing speed; <c>-- attention</c>: one token's attention over an F32 and an F16 KV cache (AttentionMeasure); anything else runs the BenchmarkDotNet suites (<c>-- --filter '*'</c>).
 /// </summary>
 public static class Program
 {
@@ -42,6 +42,8 @@ public static class Program
             return Loading.PackThroughputMeasure.Run(args[1..]);
         if (args.Length > 0 && args[0] == "repack-load")
             return Loading.RepackLoadMeasure.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "attention")
+            return Attention.AttentionMeasure.Run(args[1..]);
         if (args.Length > 0 && args[0] == "measure")
             return SideBySideRunner.Measure(args);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

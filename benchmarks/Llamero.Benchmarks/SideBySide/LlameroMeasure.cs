@@ -4,7 +4,8 @@ using Llamero.Models;
 
 namespace Llamero.Benchmarks.SideBySide;
 
-/// <summary>Measures Llamero on one model file, in this process.</summary>
+/// <summary>Measures Llamero on one model file, in this process, with an F16 KV cache of the request's context (as
+/// <see cref="LlamaCppMeasure"/> configures llama.cpp).</summary>
 internal static class LlameroMeasure
 {
     public static Measurement Run(MeasureRequest r)
@@ -21,9 +22,11 @@ internal static class LlameroMeasure
         }
         var results = new Dictionary<string, double>();
         foreach (var n in r.Prompt)
-            results[$"pp{n}"] = Median(SpeedBench.PromptProcessing(model, n, r.Repetitions).TokensPerSecond);
+            results[LlamaCppMeasure.TestName("pp", n, r.Depth)] = Median(SpeedBench.PromptProcessing(model, n, r.Repetitions,
+                cacheTypes: KvCacheOptions.F16, depth: r.Depth, contextSize: r.ContextSize).TokensPerSecond);
         foreach (var n in r.Generate)
-            results[$"tg{n}"] = Median(SpeedBench.Generation(model, n, r.Repetitions).TokensPerSecond);
+            results[LlamaCppMeasure.TestName("tg", n, r.Depth)] = Median(SpeedBench.Generation(model, n, r.Repetitions,
+                cacheTypes: KvCacheOptions.F16, depth: r.Depth, contextSize: r.ContextSize).TokensPerSecond);
         return new Measurement("llamero", results, Measurement.PeakRss(), firstToken);
     }
 

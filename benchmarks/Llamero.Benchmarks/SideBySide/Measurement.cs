@@ -29,9 +29,14 @@ internal sealed record Measurement(
     }
 }
 
-/// <summary>The tests to run in a child process.</summary>
-internal sealed record MeasureRequest(string Engine, string Model, int Threads, int[] Prompt, int[] Generate, int Repetitions, bool Repack = true)
+/// <summary>The tests to run in a child process: each after <paramref name="Depth"/> tokens already in the cache
+/// (llama-bench's -d), in a context of at least <paramref name="Context"/> positions (both engines alike).</summary>
+internal sealed record MeasureRequest(string Engine, string Model, int Threads, int[] Prompt, int[] Generate, int Repetitions, bool Repack = true,
+    int Context = 0, int Depth = 0)
 {
+    /// <summary>The context both engines get: what the longest test needs, or <see cref="Context"/> if larger.</summary>
+    public int ContextSize => Math.Max(Context, Depth + Math.Max(Prompt.DefaultIfEmpty(0).Max(), Generate.DefaultIfEmpty(0).Max() + 1));
+
     public static int[] RandomTokens(int vocab, int count, int seed = 42)
     {
         var rng = new Random(seed);

@@ -12,6 +12,8 @@ namespace Llamero.Benchmarks.SideBySide;
 /// Options: --shapes tinyllama-1.1b,llama2-7b,synthia70b-2layers  --mixes Q4_K_M,Q8_0,...  --threads 1,2
 /// --pp 128,512  --tg 128  --reps 3  --rounds 2  --models-dir DIR  --vocab FILE  --out FILE.md  --prepare-only (write the models, measure nothing)
 /// --no-repack (Llamero multiplies the file's layout instead of repacking at load, as llama.cpp's -nr; the table says so)
+/// --ctx N (both engines get a context of at least N positions, F16 KV caches, so peak memory compares like with like)
+/// --depth D (each test runs after D tokens already in the cache, as llama-bench's -d: generation at long context)
 /// </summary>
 internal static class SideBySideRunner
 {
@@ -36,7 +38,7 @@ internal static class SideBySideRunner
             {
                 if (!bandwidth.TryGetValue(threads, out var gbs))
                     bandwidth[threads] = gbs = ReadBandwidth.Measure(threads);
-                var request = new MeasureRequest("", file, threads, o.Prompt, o.Generate, o.Repetitions, o.Repack);
+                var request = new MeasureRequest("", file, threads, o.Prompt, o.Generate, o.Repetitions, o.Repack, o.Context, o.Depth);
                 var llamero = new List<Measurement>();
                 var llamaCpp = new List<Measurement>();
                 // Both engines open the file from the page cache: without this the first one measured pays the disk
@@ -89,7 +91,8 @@ internal static class SideBySideRunner
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
             psi.ArgumentList.Add(dll);
         foreach (var a in new[] { "measure", r.Engine, r.Model, r.Threads.ToString(CultureInfo.InvariantCulture),
-                     string.Join(',', r.Prompt), string.Join(',', r.Generate), r.Repetitions.ToString(CultureInfo.InvariantCulture), r.Repack ? "repack" : "no-repack" })
+                     string.Join(',', r.Prompt), string.Join(',', r.Generate), r.Repetitions.ToString(CultureInfo.InvariantCulture), r.Repack ? "repack" : "no-repack",
+                     r.Context.ToString(CultureInfo.InvariantCulture), r.Depth.ToString(CultureInfo.InvariantCulture) })
             psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var output = p.StandardOutput.ReadToEnd();
@@ -100,12 +103,14 @@ internal static class SideBySideRunner
         return Measurement.FromJson(line);
     }
 
-    /// <summary>The child side: <c>measure ENGINE MODEL THREADS PP,.. TG,.. REPS [repack|no-repack]</c>, one JSON line on stdout.</summary>
+    /// <summary>The child side: <c>measure ENGINE MODEL THREADS PP,.. TG,.. REPS [repack|no-repack [CTX DEPTH]]</c>, one JSON line on stdout.</summary>
     public static int Measure(string[] args)
     {
         int[] List(string s) => s.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
         var r = new MeasureRequest(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), List(args[4]), List(args[5]), int.Parse(args[6], CultureInfo.InvariantCulture),
-            Repack: args.Length <= 7 || args[7] != "no-repack");
+            Repack: args.Length <= 7 || args[7] != "no-repack",
+            Context: args.Length > 8 ? int.Parse(args[8], CultureInfo.InvariantCulture) : 0,
+            Depth: args.Length > 9 ? int.Parse(args[9], CultureInfo.InvariantCulture) : 0);
         var m = r.Engine == "llamero" ? LlameroMeasure.Run(r) : LlamaCppMeasure.Run(r);
         Console.WriteLine(m.ToJson());
         return 0;
@@ -115,7 +120,8 @@ internal static class SideBySideRunner
     private static string Pct(double v) => (v * 100).ToString("F0", CultureInfo.InvariantCulture) + "%";
     private static string Gb(long bytes) => (bytes / 1e9).ToString("F2", CultureInfo.InvariantCulture);
 
-    private sealed record Options(string[] Shapes, string[] Mixes, int[] Threads, int[] Prompt, int[] Generate, int Repetitions, int Rounds, string ModelsDir, string Vocab, string? Out, bool PrepareOnly, bool Repack)
+    private sealed record Options(string[] Shapes, string[] Mixes, int[] Threads, int[] Prompt, int[] Generate, int Repetitions, int Rounds, string ModelsDir, string Vocab, string? Out, bool PrepareOnly, bool Repack,
+        int Context, int Depth)
     {
         public static Options Parse(string[] args)
         {
@@ -138,7 +144,9 @@ internal static class SideBySideRunner
                 Get("--vocab", Path.Combine(repo, "..", "shared", "models", "llama-cpp-vocab", "ggml-vocab-llama-spm.gguf")),
                 args.Contains("--out") ? Get("--out", "") : null,
                 args.Contains("--prepare-only"),
-                !args.Contains("--no-repack"));
+                !args.Contains("--no-repack"),
+                int.Parse(Get("--ctx", "0"), CultureInfo.InvariantCulture),
+                int.Parse(Get("--depth", "0"), CultureInfo.InvariantCulture));
         }
 
         private static string FindRepoRoot()

@@ -9,8 +9,9 @@ using Llamero.Models;
 namespace Llamero.Cli.Commands;
 
 /// <summary>
-/// <c>llamero bench -m FILE -p 128,512 -n 128 -t 2 -r 3</c>: prompt-processing and generation speed in llama-bench's
-/// table (model, size, params, backend, threads, test, t/s ± sd).
+/// <c>llamero bench -m FILE -p 128,512 -n 128 -t 2 -r 3 [-d 4096] [-ctk f16 -ctv f16]</c>: prompt-processing and
+/// generation speed in llama-bench's table (model, size, params, backend, threads, test, t/s ± sd); <c>-d</c> runs each
+/// test after that many tokens already in the KV cache.
 /// </summary>
 internal static class BenchCommand
 {
@@ -21,10 +22,12 @@ internal static class BenchCommand
         var generations = new Option<string>("--n-gen", "-n") { Description = "Generation lengths to test, comma separated (0: none).", DefaultValueFactory = _ => "128" };
         var threads = new Option<string>("--threads", "-t") { Description = "Thread counts to test, comma separated.", DefaultValueFactory = _ => Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture) };
         var repetitions = new Option<int>("--repetitions", "-r") { Description = "Measured repetitions of each test (after one warm-up).", DefaultValueFactory = _ => 5 };
+        var depths = new Option<string>("--n-depth", "-d") { Description = "Tokens already in the KV cache before each test, comma separated (llama-bench's -d).", DefaultValueFactory = _ => "0" };
         var repack = new RepackArgument();
+        var cacheTypes = new CacheTypeArguments();
         var command = new Command("bench", "Measure prompt processing (pp) and generation (tg) speed, as llama-bench does.")
         {
-            model, prompts, generations, threads, repetitions, repack.NoRepack,
+            model, prompts, generations, threads, repetitions, depths, repack.NoRepack, cacheTypes.Keys, cacheTypes.Values,
         };
         command.SetAction(parseResult =>
         {
@@ -37,6 +40,8 @@ internal static class BenchCommand
                 var pp = ParseList(parseResult.GetValue(prompts)!, "--n-prompt");
                 var tg = ParseList(parseResult.GetValue(generations)!, "--n-gen");
                 var threadCounts = ParseList(parseResult.GetValue(threads)!, "--threads");
+                var depthList = ParseList(parseResult.GetValue(depths)!, "--n-depth");
+                var caches = cacheTypes.Read(parseResult);
                 if (threadCounts.Any(t => t < 1))
                     throw new ArgumentException("--threads values must be at least 1");
                 var path = DefaultModel.Resolve(parseResult.GetValue(model));
@@ -47,14 +52,20 @@ internal static class BenchCommand
                 var error = parseResult.InvocationConfiguration.Error;
                 error.WriteLine($"load: {path} in {Stopwatch.GetElapsedTime(started).TotalMilliseconds.ToString("F0", CultureInfo.InvariantCulture)} ms");
                 error.WriteLine(RepackArgument.Describe(llm, load));
-                Run(llm, path, pp, tg, threadCounts, reps, output);
+                error.WriteLine($"KV cache: K {Name(caches.Keys)}, V {Name(caches.Values)}");
+                Run(llm, path, new BenchTests(pp, tg, depthList, caches), threadCounts, reps, output);
                 return 0;
             });
         });
         return command;
     }
 
-    private static void Run(LlamaModel llm, string path, int[] pp, int[] tg, int[] threadCounts, int reps, TextWriter o)
+    // What each thread count runs: prompt and generation lengths, each after every depth, over caches of these types.
+    private sealed record BenchTests(int[] Prompts, int[] Generations, int[] Depths, KvCacheOptions Caches);
+
+    private static string Name(KvCacheType type) => type.ToString().ToLowerInvariant();
+
+    private static void Run(LlamaModel llm, string path, BenchTests tests, int[] threadCounts, int reps, TextWriter o)
     {
         var summary = GgufModelSummary.Of(llm.File);
         var name = $"{llm.File.GetOrDefault(GgufKeys.General.Architecture, "?")} {Path.GetFileNameWithoutExtension(path)}";
@@ -67,8 +78,9 @@ internal static class BenchCommand
         foreach (var t in threadCounts)
         {
             SpeedBench.UseThreads(t);
-            var results = pp.Where(n => n > 0).Select(n => SpeedBench.PromptProcessing(llm, n, reps))
-                .Concat(tg.Where(n => n > 0).Select(n => SpeedBench.Generation(llm, n, reps)));
+            var results = tests.Depths.SelectMany(d =>
+                tests.Prompts.Where(n => n > 0).Select(n => SpeedBench.PromptProcessing(llm, n, reps, cacheTypes: tests.Caches, depth: d))
+                    .Concat(tests.Generations.Where(n => n > 0).Select(n => SpeedBench.Generation(llm, n, reps, cacheTypes: tests.Caches, depth: d))));
             foreach (var r in results)
             {
                 var tps = $"{r.Mean.ToString("F2", CultureInfo.InvariantCulture)} ± {r.StandardDeviation.ToString("F2", CultureInfo.InvariantCulture)}";

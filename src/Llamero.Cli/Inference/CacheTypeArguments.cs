@@ -8,14 +8,14 @@ internal sealed class CacheTypeArguments
 {
     public Option<string> Keys { get; } = new("--cache-type-k", "-ctk")
     {
-        Description = "KV cache type for keys: f32 (default) or f16 (half the memory; llama.cpp's default).",
-        DefaultValueFactory = _ => "f32",
+        Description = "KV cache type for keys: f16 (default, as llama.cpp) or f32 (twice the memory).",
+        DefaultValueFactory = _ => "f16",
     };
 
     public Option<string> Values { get; } = new("--cache-type-v", "-ctv")
     {
-        Description = "KV cache type for values: f32 (default) or f16.",
-        DefaultValueFactory = _ => "f32",
+        Description = "KV cache type for values: f16 (default, as llama.cpp) or f32.",
+        DefaultValueFactory = _ => "f16",
     };
 
     public IEnumerable<Option> All() => [Keys, Values];

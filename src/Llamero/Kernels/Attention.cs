@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 namespace Llamero.Kernels;
 
 /// <summary>
@@ -23,23 +22,12 @@ public static class Attention
         int rowStride, int headOffset, int headSize, int length, Span<float> scores, Span<float> output) =>
         Head(query, keys, values, rowStride, headOffset, headSize, length, scores, output, SimdPath.Current);
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Head(ReadOnlySpan<float> query, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
         int rowStride, int headOffset, int headSize, int length, Span<float> scores, Span<float> output, SimdLevel level)
     {
-        if (length <= 0 || (long)(length - 1) * rowStride + headOffset + headSize > Math.Min(keys.Length, values.Length)
-            || scores.Length < length || query.Length < headSize || output.Length < headSize)
+        if (scores.Length < length || query.Length < headSize || output.Length < headSize)
             throw new ArgumentException($"Attention: {length} positions of stride {rowStride} (head at {headOffset}, size {headSize}) do not fit the cache or scratch.");
-        var scale = 1f / MathF.Sqrt(headSize);
-        var q = query[..headSize];
-        var s = scores[..length];
-        for (var t = 0; t < length; t++)
-            s[t] = VectorOps.Dot(q, keys.Slice(t * rowStride + headOffset, headSize), level) * scale;
-        Softmax.Apply(s, level);
-        var o = output[..headSize];
-        o.Clear();
-        for (var t = 0; t < length; t++)
-            VectorOps.MultiplyAdd(values.Slice(t * rowStride + headOffset, headSize), s[t], o, level);
+        CacheAttention.Heads(query[..headSize], 1, keys, values, rowStride, headOffset, headSize, length, scores, Math.Max(length, 0), output[..headSize], level);
     }
 
     /// <summary>The plain specification, in double.</summary>

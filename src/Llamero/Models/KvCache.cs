@@ -7,7 +7,7 @@ namespace Llamero.Models;
 /// The key/value cache of one sequence: per layer, one row of <see cref="RowLength"/> elements (KV heads x head size)
 /// per position, for <see cref="Capacity"/> positions, keys and values each in F32 or F16 (<see cref="Types"/>).
 /// Keys are stored already rotated. F16 rows are rounded to nearest even on the way in, as ggml's copy into an F16
-/// cache rounds them, and attention reads them through <see cref="HalfCacheAttention"/>.
+/// cache rounds them, and attention reads them through <see cref="CacheAttention"/>.
 /// </summary>
 internal sealed class KvCache
 {
@@ -65,25 +65,28 @@ internal sealed class KvCache
     }
 
     /// <summary>
-    /// Causal attention of one query head over positions 0..<paramref name="length"/>-1 of <paramref name="layer"/>:
-    /// the KV head starting at <paramref name="headOffset"/> of each row (see <see cref="Attention"/>).
+    /// Causal attention of <paramref name="heads"/> consecutive query heads (<paramref name="queries"/>) that share the
+    /// KV head starting at <paramref name="headOffset"/> of each row, over positions 0..<paramref name="length"/>-1 of
+    /// <paramref name="layer"/> (see <see cref="CacheAttention.Heads"/>; head g's weights go to
+    /// <c>scores[g * scoresStride ..]</c>, its output to <c>output[g * headSize ..]</c>).
     /// </summary>
-    public void Attend(int layer, ReadOnlySpan<float> query, int headOffset, int headSize, int length, Span<float> scores, Span<float> output)
+    public void Attend(int layer, ReadOnlySpan<float> queries, int heads, int headOffset, int headSize, int length,
+        Span<float> scores, int scoresStride, Span<float> output)
     {
         var level = SimdPath.Current;
         switch (_keys.Floats, _values.Floats)
         {
             case ({ } k, { } v):
-                Attention.Head(query, k[layer], v[layer], RowLength, headOffset, headSize, length, scores, output);
+                CacheAttention.Heads<float, float>(queries, heads, k[layer], v[layer], RowLength, headOffset, headSize, length, scores, scoresStride, output, level);
                 break;
             case ({ } k, null):
-                HalfCacheAttention.Head<float, ushort>(query, k[layer], _values.Halves![layer], RowLength, headOffset, headSize, length, scores, output, level);
+                CacheAttention.Heads<float, ushort>(queries, heads, k[layer], _values.Halves![layer], RowLength, headOffset, headSize, length, scores, scoresStride, output, level);
                 break;
             case (null, { } v):
-                HalfCacheAttention.Head<ushort, float>(query, _keys.Halves![layer], v[layer], RowLength, headOffset, headSize, length, scores, output, level);
+                CacheAttention.Heads<ushort, float>(queries, heads, _keys.Halves![layer], v[layer], RowLength, headOffset, headSize, length, scores, scoresStride, output, level);
                 break;
             default:
-                HalfCacheAttention.Head<ushort, ushort>(query, _keys.Halves![layer], _values.Halves![layer], RowLength, headOffset, headSize, length, scores, output, level);
+                CacheAttention.Heads<ushort, ushort>(queries, heads, _keys.Halves![layer], _values.Halves![layer], RowLength, headOffset, headSize, length, scores, scoresStride, output, level);
                 break;
         }
     }

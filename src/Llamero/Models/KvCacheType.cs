@@ -21,8 +21,9 @@ public sealed record KvCacheOptions(KvCacheType Keys, KvCacheType Values)
     /// <summary>F16 keys and values (llama.cpp's default): half the memory of F32.</summary>
     public static KvCacheOptions F16 { get; } = new(KvCacheType.F16, KvCacheType.F16);
 
-    /// <summary>What a session gets when no type is asked for.</summary>
-    public static KvCacheOptions Default => F32;
+    /// <summary>What a session gets when no type is asked for: F16, as llama.cpp (half the memory of F32, and attention
+    /// reads half the bytes; <see cref="Llamero.Kernels.CacheAttention"/> widens each block once per KV head).</summary>
+    public static KvCacheOptions Default => F16;
 
     /// <summary>Bytes per element of <paramref name="type"/>.</summary>
     public static int BytesPerElement(KvCacheType type) => type == KvCacheType.F16 ? 2 : 4;

@@ -51,7 +51,7 @@ internal sealed class LlamaForward
     private readonly KvCache?[] _rowCache;  // (B) the row's sequence cache
     private readonly int[] _rowPosition;    // (B) the row's position in its sequence
     private readonly AttentionJob _attentionJob;
-    private int _attnLayer, _attnRows;
+    private int _attnLayer, _attnRows, _attnSplit;
 
     public LlamaForward(LlamaConfig config, LlamaWeights weights, int capacity, int contextSize)
     {
@@ -120,6 +120,7 @@ internal sealed class LlamaForward
         // Heads are independent, so sharing them out changes no result; for a short context (two multiply-adds per
         // attended position and query element, a few microseconds in all) the hand-off costs more than the work.
         var attentionParticipants = 2 * attended * qLen < AttentionParallelThreshold ? 1 : Math.Min(c.HeadCount, MatMul.Threads);
+        _attnSplit = AttentionSplit(c, attentionParticipants);
 
         // Token embeddings: x[b] = token_embd[tokens[b]].
         for (var b = 0; b < batch; b++)
@@ -146,7 +147,7 @@ internal sealed class LlamaForward
                 s.Cache.Store(l, s.Start, k.Slice(row * kvLen, s.Count * kvLen), v.Slice(row * kvLen, s.Count * kvLen));
                 row += s.Count;
             }
-            // Causal grouped-query attention over each row's cache, query heads shared out to the worker pool (AttendHead below).
+            // Causal grouped-query attention over each row's cache, query heads shared out to the worker pool (AttendHeads below).
             (_attnLayer, _attnRows) = (l, batch);
             MatMul.Run(_attentionJob, attentionParticipants);
             // Output projection and residual.
@@ -195,28 +196,48 @@ internal sealed class LlamaForward
         _scores = new float[_config.HeadCount * positions];
     }
 
-    // Each pool participant takes every workers-th query head.
+    // Each pool participant takes every workers-th part: a KV head's query heads, or a share of them when there are
+    // fewer KV heads than participants (AttentionParts). A part is one participant's alone, rows and all, so its
+    // rows of _scores are too.
     private sealed class AttentionJob(LlamaForward forward) : IParallelWork
     {
         public void Execute(int worker, int workers)
         {
-            for (var h = worker; h < forward._config.HeadCount; h += workers)
-                forward.AttendHead(h);
+            var parts = forward._config.KvHeadCount * forward._attnSplit;
+            for (var p = worker; p < parts; p += workers)
+                forward.AttendHeads(p);
         }
     }
 
-    // Query head h at every row of the batch: softmax(K·q / sqrt(headSize)) · V over positions 0..pos of the row's sequence.
-    private void AttendHead(int h)
+    // How many parts each KV head's group of query heads is split into: the fewest (a whole group shares each block of
+    // the cache it reads) that still give every participant a part.
+    private static int AttentionSplit(LlamaConfig c, int participants)
+    {
+        var group = c.HeadCount / c.KvHeadCount;
+        for (var split = 1; split < group; split++)
+        {
+            if (group % split == 0 && c.KvHeadCount * split >= participants)
+                return split;
+        }
+        return group;
+    }
+
+    // The query heads of part p at every row of the batch: softmax(K·q / sqrt(headSize)) · V over positions 0..pos of
+    // the row's sequence, for heads sharing one KV head.
+    private void AttendHeads(int part)
     {
         var c = _config;
         int hs = c.HeadSize, qLen = c.QueryLength;
-        var kvHead = h / (c.HeadCount / c.KvHeadCount);
-        var scores = _scores.AsSpan(h * _scoresLength, _scoresLength);
+        var heads = c.HeadCount / c.KvHeadCount / _attnSplit;
+        var first = part * heads;
+        var kvHead = first / (c.HeadCount / c.KvHeadCount);
+        var scores = _scores.AsSpan(first * _scoresLength, heads * _scoresLength);
         for (var b = 0; b < _attnRows; b++)
         {
             var cache = _rowCache[b]!;
-            var offset = b * qLen + h * hs;
-            cache.Attend(_attnLayer, _q.AsSpan(offset, hs), kvHead * hs, hs, _rowPosition[b] + 1, scores, _att.AsSpan(offset, hs));
+            var offset = b * qLen + first * hs;
+            cache.Attend(_attnLayer, _q.AsSpan(offset, heads * hs), heads, kvHead * hs, hs, _rowPosition[b] + 1, scores, _scoresLength,
+                _att.AsSpan(offset, heads * hs));
         }
     }
 }

@@ -10,12 +10,13 @@ public sealed class CacheTypeEngineTests
     [Fact]
     public void Slot_sessions_get_the_engine_cache_types()
     {
-        using var f16 = LlameroEngine.Load(TestPaths.Stories260K, cacheTypes: KvCacheOptions.F16);
-        using var session = (LlamaSession)f16.CreateSession(64);
-        Assert.Equal(KvCacheOptions.F16, session.CacheTypes);
+        using var f32 = LlameroEngine.Load(TestPaths.Stories260K, cacheTypes: KvCacheOptions.F32);
+        using var session = (LlamaSession)f32.CreateSession(64);
+        Assert.Equal(KvCacheOptions.F32, session.CacheTypes);
+        // The default is F16, as llama.cpp's: half the bytes.
         using var plain = LlameroEngine.Load(TestPaths.Stories260K);
         using var defaultSession = (LlamaSession)plain.CreateSession(64);
-        Assert.Equal(KvCacheOptions.Default, defaultSession.CacheTypes);
-        Assert.Equal(2 * session.CacheBytes, defaultSession.CacheBytes);
+        Assert.Equal(KvCacheOptions.F16, defaultSession.CacheTypes);
+        Assert.Equal(session.CacheBytes, 2 * defaultSession.CacheBytes);
     }
 }

@@ -27,7 +27,20 @@ public class BenchCommandTests
         }
     }
 
+    [Fact]
+    public void Depth_runs_each_test_after_that_many_cached_tokens_in_the_cache_types_asked_for()
+    {
+        var (exit, output, error) = CliRunner.Run("bench", "-m", TestPaths.Stories260K, "-p", "8", "-n", "4", "-d", "0,40", "-r", "1", "-t", Threads,
+            "-ctk", "f32", "-ctv", "f16");
+        Assert.True(exit == 0, error);
+        Assert.Contains("KV cache: K f32, V f16", error);
+        var rows = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(2).Select(l => l.Split('|', StringSplitOptions.TrimEntries)[6]);
+        Assert.Equal(["pp8", "tg4", "pp8 @ d40", "tg4 @ d40"], rows);
+    }
+
     [Theory]
+    [InlineData("-d", "-1")]
+    [InlineData("-ctk", "q4_0")]
     [InlineData("-p", "12x")]
     [InlineData("-r", "0")]
     [InlineData("-t", "0")]

@@ -47,12 +47,13 @@ public sealed class CacheTypeOptionTests : IDisposable
     public void Run_reports_the_cache_types_and_their_memory()
     {
         var (exit, _, error) = CliRunner.Run("run", "-m", TestPaths.Stories260K, "-p", "Once upon a time", "-n", "8", "--temp", "0", "-c", "256",
-            "-ctk", "f16", "-ctv", "f16");
+            "-ctk", "f32", "-ctv", "f32");
         Assert.True(exit == 0, error);
-        // stories260K: 5 layers x 256 positions x 32 (4 KV heads x 8) x (2 + 2) bytes = 160 KiB.
-        Assert.Contains("KV cache: 256 positions, K f16, V f16, 0.16 MiB", error);
-        var f32 = CliRunner.Run("run", "-m", TestPaths.Stories260K, "-p", "Once upon a time", "-n", "8", "--temp", "0", "-c", "256");
-        Assert.Contains("KV cache: 256 positions, K f32, V f32, 0.31 MiB", f32.Error);
+        // stories260K: 5 layers x 256 positions x 32 (4 KV heads x 8) x (4 + 4) bytes = 320 KiB.
+        Assert.Contains("KV cache: 256 positions, K f32, V f32, 0.31 MiB", error);
+        // F16 is the default, as in llama.cpp: half the bytes.
+        var f16 = CliRunner.Run("run", "-m", TestPaths.Stories260K, "-p", "Once upon a time", "-n", "8", "--temp", "0", "-c", "256");
+        Assert.Contains("KV cache: 256 positions, K f16, V f16, 0.16 MiB", f16.Error);
     }
 
     [Fact]

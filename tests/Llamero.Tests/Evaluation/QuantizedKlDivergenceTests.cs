@@ -1,3 +1,4 @@
+using Llamero.Models;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using System.Runtime.InteropServices;
@@ -35,7 +36,7 @@ public sealed partial class QuantizedKlDivergenceTests(ITestOutputHelper log) : 
 
         // Ours: the CLI end to end.
         var ourBase = Path.Combine(_dir, "ours-f32.kld");
-        var saved = Run("perplexity", "-m", TestPaths.Stories260K, "-f", textPath, "-c", $"{Context}", "--kl-divergence-base", ourBase);
+        var saved = Run("perplexity", "-m", TestPaths.Stories260K, "-f", textPath, "-c", $"{Context}", "--kl-divergence-base", ourBase, "-ctk", "f32", "-ctv", "f32");
         Assert.True(saved.Code == 0, saved.Error);
 
         // llama.cpp: its logits of the F32 file, saved in the same format.
@@ -59,7 +60,7 @@ public sealed partial class QuantizedKlDivergenceTests(ITestOutputHelper log) : 
                 Assert.True(quantize.Code == 0, quantize.Error);
             }
 
-            var compare = Run("perplexity", "-m", quantized, "--kl-divergence-base", ourBase, "--kl-divergence");
+            var compare = Run("perplexity", "-m", quantized, "--kl-divergence-base", ourBase, "--kl-divergence", "-ctk", "f32", "-ctv", "f32");
             Assert.True(compare.Code == 0, compare.Error);
             var ours = Parse(compare.Output);
 

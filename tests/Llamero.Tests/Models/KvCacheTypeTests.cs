@@ -61,28 +61,6 @@ public class KvCacheTypeTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Half_vector_ops_agree_with_their_scalar_twins_on_every_path()
-    {
-        var rng = new Random(2);
-        foreach (var level in SimdPath.Supported)
-        {
-            for (var n = 0; n <= 41; n++)
-            {
-                var x = RandomFloats(rng, n, 3);
-                var h = RandomFloats(rng, n, 3).Select(Fp16.FromFloat).ToArray();
-                var hf = h.Select(Fp16.ToFloat).ToArray();
-                var exact = x.Zip(hf, (a, b) => (double)a * b).Sum();
-                Assert.Equal(exact, HalfVectorOps.Dot(x, h, level), 1e-4 * (n + 1));
-
-                var y = RandomFloats(rng, n, 1);
-                var expected = y.Zip(hf, (a, b) => MathF.FusedMultiplyAdd(b, 0.37f, a)).ToArray();
-                HalfVectorOps.MultiplyAdd(h, 0.37f, y, level);
-                Assert.Equal(expected, y);
-            }
-        }
-    }
-
-    [Fact]
     public void Attention_over_f16_keys_and_values_is_attention_over_the_same_rounded_values()
     {
         const int headSize = 64, kvHeads = 2, stride = kvHeads * headSize, length = 37;
@@ -104,24 +82,24 @@ public class KvCacheTypeTests(ITestOutputHelper output)
                 var expected = new float[headSize];
                 Attention.Head(roundedQuery, roundedKeys, values, stride, kv * headSize, headSize, length, new float[length], expected, level);
                 var actual = new float[headSize];
-                HalfCacheAttention.Head<ushort, float>(query, keyHalves, values, stride, kv * headSize, headSize, length, scores, actual, level);
+                CacheAttention.Heads<ushort, float>(query, 1, keyHalves, values, stride, kv * headSize, headSize, length, scores, length, actual, level);
                 AssertClose(expected, actual, 1e-5);
 
                 // F16 values too: the weights are rounded to F16 as well (as ggml's F16 matmul rounds its operand);
                 // the double-precision reference does the same, so only a weight sitting on a rounding tie may differ.
                 var reference = new float[headSize];
                 RoundedWeightsReference(roundedQuery, roundedKeys, roundedValues, stride, kv * headSize, headSize, length, reference);
-                HalfCacheAttention.Head<ushort, ushort>(query, keyHalves, valueHalves, stride, kv * headSize, headSize, length, scores, actual, level);
+                CacheAttention.Heads<ushort, ushort>(query, 1, keyHalves, valueHalves, stride, kv * headSize, headSize, length, scores, length, actual, level);
                 AssertClose(reference, actual, 1e-4);
 
                 // F32 keys, F16 values.
                 RoundedWeightsReference(query, keys, roundedValues, stride, kv * headSize, headSize, length, reference);
-                HalfCacheAttention.Head<float, ushort>(query, keys, valueHalves, stride, kv * headSize, headSize, length, scores, actual, level);
+                CacheAttention.Heads<float, ushort>(query, 1, keys, valueHalves, stride, kv * headSize, headSize, length, scores, length, actual, level);
                 AssertClose(reference, actual, 1e-4);
 
                 // F32 both: exactly the F32 kernel.
                 Attention.Head(query, keys, values, stride, kv * headSize, headSize, length, new float[length], expected, level);
-                HalfCacheAttention.Head<float, float>(query, keys, values, stride, kv * headSize, headSize, length, scores, actual, level);
+                CacheAttention.Heads<float, float>(query, 1, keys, values, stride, kv * headSize, headSize, length, scores, length, actual, level);
                 Assert.Equal(expected, actual);
             }
         }

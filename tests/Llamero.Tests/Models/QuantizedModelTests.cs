@@ -38,7 +38,9 @@ public class QuantizedModelTests(ITestOutputHelper output)
     // Q4_K mixes likewise since Q4_K matrices are repacked (Q4_Kx8: one float accumulator per row and super-block, the
     // order of llama.cpp's repacked kernel): the oracle here matches Llamero's plain rows to 7e-6 but the repacked rows
     // flip one activation step from position 4 of the Q4_K_S prompt on (0.2 to 0.4 after it).
-    // The plain rows (loaded with RepackWeights = false) keep the strict prompt check for Q4_K.
+    // The plain rows (loaded with RepackWeights = false) keep the strict prompt check for Q4_K_M. Q4_K_S's plain rows
+    // flip too since attention sums K·q eight cached rows at a time (AttentionBlocks, one reduction tree per eight
+    // scores): 0.13 from position 4 on, with the F32 cache; the greedy tokens agree.
     // All of the above was measured against the AVX2 build of llama.cpp that LLamaSharp loads on an AVX2 CPU. On an
     // AVX-512 CPU it loads its avx512 build, whose kernels (norms, softmax, dot products) round in other places: on a
     // Xeon with AVX-512 and AMX, 3 of the 14 mixes flipped one activation step inside the prompt (0.09 to 0.24), and
@@ -51,7 +53,7 @@ public class QuantizedModelTests(ITestOutputHelper output)
             ? GenerationTolerance : PromptTolerance;
 
     private static double PlainPromptToleranceFor(LLamaFtype mix) =>
-        !OracleRoundsAsMeasured || mix is LLamaFtype.MOSTLY_Q5_K_S or LLamaFtype.MOSTLY_Q5_K_M ? GenerationTolerance : PromptTolerance;
+        !OracleRoundsAsMeasured || mix is LLamaFtype.MOSTLY_Q5_K_S or LLamaFtype.MOSTLY_Q5_K_M or LLamaFtype.MOSTLY_Q4_K_S ? GenerationTolerance : PromptTolerance;
 
     [Theory]
     [InlineData(LLamaFtype.MOSTLY_Q4_0)]
@@ -80,7 +82,7 @@ public class QuantizedModelTests(ITestOutputHelper output)
         }
 
         using var model = LlamaModel.Load(path);
-        using var session = model.CreateSession(128);
+        using var session = model.CreateSession(128, KvCacheOptions.F32);
         using var oracle = LlamaCppModel.Load(path, contextSize: 128);
 
         // Greedy in both engines, one token at a time after the prompt, keeping every step's logits.
@@ -104,7 +106,7 @@ public class QuantizedModelTests(ITestOutputHelper output)
         output.WriteLine($"{mix} prompt: max |diff| {promptDiff:G3}, logit range {theirs[0].Max() - theirs[0].Min():F2}");
         Assert.True(promptDiff <= PromptToleranceFor(mix), $"prompt: max |llama.cpp - Llamero| = {promptDiff:G3} > {PromptToleranceFor(mix):G3}");
         using (var plainModel = LlamaModel.Load(path, new ModelLoadOptions { RepackWeights = false }))
-        using (var plainSession = plainModel.CreateSession(128))
+        using (var plainSession = plainModel.CreateSession(128, KvCacheOptions.F32))
         {
             var plainDiff = ModelAssert.MaxAbsDiff(theirs[0], plainSession.Evaluate(Prompt).ToArray());
             output.WriteLine($"{mix} prompt, plain rows: max |diff| {plainDiff:G3}");
@@ -115,7 +117,7 @@ public class QuantizedModelTests(ITestOutputHelper output)
         var sequence = Prompt.Concat(generated.Take(Steps - 1)).ToArray();
         oracle.Reset();
         var theirsBatch = oracle.Evaluate(sequence, allLogits: true);
-        using var batchSession = model.CreateSession(128);
+        using var batchSession = model.CreateSession(128, KvCacheOptions.F32);
         var oursBatch = new float[sequence.Length * model.Config.VocabSize];
         batchSession.EvaluateAll(sequence, oursBatch);
         double worst = 0, selfWorst = 0;

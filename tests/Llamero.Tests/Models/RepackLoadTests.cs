@@ -38,7 +38,7 @@ public sealed class RepackLoadTests : IDisposable
     private static float[] Logits(string path, ModelLoadOptions options)
     {
         using var model = LlamaModel.Load(path, options);
-        using var session = model.CreateSession(64);
+        using var session = model.CreateSession(64, KvCacheOptions.F32);
         var logits = new float[Prompt.Length * model.Config.VocabSize];
         session.EvaluateAll(Prompt, logits);
         return logits;

@@ -17,11 +17,11 @@ public class Stories260KTests
         var inputs = Golden.Logits.Select(l => l.InputId).ToArray();
 
         // As one prompt batch (matrix-matrix path) ...
-        using var batched = model.CreateSession(512);
+        using var batched = model.CreateSession(512, KvCacheOptions.F32);
         var all = new float[inputs.Length * 512];
         batched.EvaluateAll(inputs, all);
         // ... and one token at a time (generation path).
-        using var single = model.CreateSession(512);
+        using var single = model.CreateSession(512, KvCacheOptions.F32);
         for (var p = 0; p < inputs.Length; p++)
         {
             var expected = Golden.Logits[p].Logits;
@@ -45,7 +45,7 @@ public class Stories260KTests
         // 600 tokens: more than one 512-token batch, so the second batch attends to the first one's cache.
         var tokens = new[] { 1 }.Concat(Golden.GeneratedIds).Concat(Golden.GeneratedIds).Concat(Golden.GeneratedIds).Take(600).ToArray();
         using var model = LlamaModel.Load(TestPaths.Stories260K);
-        using var session = model.CreateSession(1024);
+        using var session = model.CreateSession(1024, KvCacheOptions.F32);
         var ours = new float[tokens.Length * 512];
         session.EvaluateAll(tokens, ours);
 
@@ -76,7 +76,7 @@ public class Stories260KTests
         // Fill 48 tokens, keep 4, discard 22, continue with 8 more tokens: llama.cpp does the same with seq_rm + seq_add.
         var tokens = Golden.GeneratedIds.Take(56).Prepend(1).ToArray();
         using var model = LlamaModel.Load(TestPaths.Stories260K);
-        using var session = model.CreateSession(64);
+        using var session = model.CreateSession(64, KvCacheOptions.F32);
         using var oracle = LlamaCppModel.Load(TestPaths.Stories260K, contextSize: 64);
         session.Evaluate(tokens.AsSpan(0, 48));
         oracle.Evaluate(tokens[..48]);

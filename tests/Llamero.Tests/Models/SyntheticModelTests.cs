@@ -28,7 +28,7 @@ public class SyntheticModelTests(ITestOutputHelper output)
     private void CompareWithLlamaCpp(string path, double tolerance, bool flashAttention = false)
     {
         using var model = LlamaModel.Load(path);
-        using var session = model.CreateSession(128);
+        using var session = model.CreateSession(128, KvCacheOptions.F32);
         var ours = session.Evaluate(Prompt).ToArray();
         using var oracle = LlamaCppModel.Load(path, contextSize: 128, flashAttention: flashAttention);
         var theirs = oracle.Evaluate(Prompt)[0];
@@ -81,7 +81,7 @@ public class SyntheticModelTests(ITestOutputHelper output)
         using var model = LlamaModel.Load(path);
         Assert.Equal(32000, model.Config.VocabSize);
         var prompt = model.Tokenizer.Encode("Once upon a time, in a land far away, a llama learned C#.");
-        using var session = model.CreateSession(64);
+        using var session = model.CreateSession(64, KvCacheOptions.F32);
         var ours = new float[prompt.Length * 32000];
         session.EvaluateAll(prompt, ours);
         using var oracle = LlamaCppModel.Load(path, contextSize: 64);

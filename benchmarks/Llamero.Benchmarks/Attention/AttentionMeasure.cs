@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Llamero.Kernels;
+using Llamero.Models;
+
+namespace Llamero.Benchmarks.Attention;
+
+/// <summary>
+/// <c>-- attention [--positions 512,2048,4096] [--shapes tinyllama,synthia] [--rounds 5]</c>: the attention of one token
+/// (every query head of one layer over a cache of P positions) with an F32 and an F16 KV cache, timed by this thread's
+/// CPU time (CLOCK_THREAD_CPUTIME_ID), A/B in one process, rounds interleaved and the best kept. Prints microseconds per
+/// layer and per token (all layers), and the F16/F32 ratio.
+/// </summary>
+public static class AttentionMeasure
+{
+    private sealed record Shape(string Name, int Layers, int Heads, int KvHeads, int HeadSize);
+
+    private static readonly Shape[] Shapes =
+    [
+        new("tinyllama", 22, 32, 4, 64),
+        new("synthia", 80, 64, 8, 128),
+    ];
+
+    public static int Run(string[] args)
+    {
+        string Arg(string name, string fallback)
+        {
+            var i = Array.IndexOf(args, name);
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+        }
+        var positions = Arg("--positions", "512,2048,4096").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        var shapes = Arg("--shapes", "tinyllama,synthia").Split(',');
+        var rounds = int.Parse(Arg("--rounds", "5"), CultureInfo.InvariantCulture);
+        Thread.BeginThreadAffinity();
+        Console.WriteLine($"attention of one token, one thread, {SimdPath.Current}, thread CPU time, best of {rounds}");
+        Console.WriteLine("| shape | position | F32 µs/layer | F16 µs/layer | F32 ms/token | F16 ms/token | F16/F32 |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var shape in Shapes.Where(s => shapes.Contains(s.Name)))
+        foreach (var p in positions)
+        {
+            var cases = new[] { KvCacheOptions.F32, KvCacheOptions.F16 }.Select(t => new Case(shape, p, t)).ToArray();
+            var best = cases.Select(_ => double.MaxValue).ToArray();
+            for (var round = 0; round < rounds; round++)
+                for (var c = 0; c < cases.Length; c++)
+                {
+                    var calls = Math.Max(1, 8192 / p);
+                    var start = ThreadCpuSeconds();
+                    for (var k = 0; k < calls; k++)
+                        cases[c].AttendAllHeads();
+                    best[c] = Math.Min(best[c], (ThreadCpuSeconds() - start) / calls);
+                }
+            Console.WriteLine(FormattableString.Invariant(
+                $"| {shape.Name} | {p} | {best[0] * 1e6:F1} | {best[1] * 1e6:F1} | {best[0] * 1e3 * shape.Layers:F2} | {best[1] * 1e3 * shape.Layers:F2} | {best[1] / best[0]:F2} |"));
+        }
+        return 0;
+    }
+
+    // One layer's cache filled with random rows, and one token's queries.
+    private sealed class Case
+    {
+        private readonly Shape _shape;
+        private readonly int _length;
+        private readonly KvCache _cache;
+        private readonly float[] _queries;
+        private readonly float[] _scores;
+        private readonly float[] _output;
+
+        public Case(Shape shape, int length, KvCacheOptions types)
+        {
+            _shape = shape;
+            _length = length;
+            var row = shape.KvHeads * shape.HeadSize;
+            _cache = new KvCache(1, length, row, types);
+            var rng = new Random(length);
+            var keys = new float[length * row];
+            var values = new float[length * row];
+            for (var i = 0; i < keys.Length; i++)
+            {
+                keys[i] = (float)(rng.NextDouble() * 2 - 1);
+                values[i] = (float)(rng.NextDouble() * 2 - 1);
+            }
+            _cache.Store(0, 0, keys, values);
+            _queries = Enumerable.Range(0, shape.Heads * shape.HeadSize).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+            _scores = new float[shape.Heads * length];
+            _output = new float[shape.Heads * shape.HeadSize];
+        }
+
+        public void AttendAllHeads()
+        {
+            int hs = _shape.HeadSize, group = _shape.Heads / _shape.KvHeads;
+            for (var kv = 0; kv < _shape.KvHeads; kv++)
+                _cache.Attend(0, _queries.AsSpan(kv * group * hs, group * hs), group, kv * hs, hs, _length,
+                    _scores.AsSpan(kv * group * _length, group * _length), _length, _output.AsSpan(kv * group * hs, group * hs));
+        }
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec time);
+
+    private static double ThreadCpuSeconds()
+    {
+        const int threadCpuTimeId = 3; // CLOCK_THREAD_CPUTIME_ID
+        return ClockGetTime(threadCpuTimeId, out var t) == 0 ? t.Seconds + t.Nanoseconds * 1e-9 : throw new InvalidOperationException("clock_gettime failed.");
+    }
+}
