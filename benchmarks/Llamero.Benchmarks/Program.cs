@@ -40,6 +40,8 @@ public static class Program
             return Quants.GemmBlockingMeasure.Run(args[1..]);
         if (args.Length > 0 && args[0] == "repack-pack")
             return Loading.PackThroughputMeasure.Run(args[1..]);
+        if (args.Length > 1 && args[0] == "load-phases")
+            return Loading.LoadPhasesMeasure.Run(args[1]);
         if (args.Length > 0 && args[0] == "repack-load")
             return Loading.RepackLoadMeasure.Run(args[1..]);
         if (args.Length > 0 && args[0] == "attention")

@@ -213,15 +213,25 @@ public sealed class GgufFile : IDisposable
     /// the tensor elsewhere calls this so its pages do not count twice). The bytes stay readable: a later read brings
     /// them back from the file. Does nothing off Linux or for a tensor copied out of byte-split parts.
     /// </summary>
-    public void ReleaseTensorPages(GgufTensorInfo info)
+    public void ReleaseTensorPages(GgufTensorInfo info) => ReleaseTensorPages(info, 0, info.ByteSize);
+
+    /// <summary>
+    /// As <see cref="ReleaseTensorPages(GgufTensorInfo)"/> for bytes [<paramref name="offset"/>, +<paramref name="length"/>)
+    /// of the tensor: the pages wholly inside that range (a page the range shares with bytes outside it stays), so a
+    /// loader can release a tensor chunk by chunk as it copies it.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range is not inside the tensor.</exception>
+    public void ReleaseTensorPages(GgufTensorInfo info, long offset, long length)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_byName.TryGetValue(info.Name, out var own) || !ReferenceEquals(own, info))
             info = GetTensor(info.Name);
-        if (info.ByteSize == 0)
+        if (offset < 0 || length < 0 || offset > info.ByteSize - length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"{Path}: bytes [{offset}, +{length}) are not inside tensor {info.Name} ({info.ByteSize} bytes).");
+        if (length == 0)
             return;
         var source = _sources[info.Shard];
-        source.Space.ReleasePages(source.Header.DataStart + info.Offset, info.ByteSize);
+        source.Space.ReleasePages(source.Header.DataStart + info.Offset + offset, length);
     }
 
     /// <summary>Unmaps every file. Spans and pointers obtained before become invalid.</summary>

@@ -7,16 +7,16 @@ namespace Llamero.Kernels;
 /// <summary>
 /// Owns the memory of weight matrices repacked at load time into an interleaved layout (llama.cpp's CPU "repack"
 /// buffer). <see cref="RepackAll"/> copies a model's plain matrices out of the mapped file in one parallel pass, in
-/// source order, into one native region on huge pages where the OS offers them (matrices at 64-byte boundaries), and says when each matrix is
-/// done so the loader can
-/// release the mapped pages it read (<see cref="Gguf.GgufFile.ReleaseTensorPages"/>): the copy replaces the file's
-/// pages in resident memory instead of doubling them. Dispose after every session that uses the matrices.
+/// source order, into one native region on huge pages where the OS offers them (matrices at 64-byte boundaries), and
+/// says when each chunk and each matrix is done so the loader can release the mapped pages it read
+/// (<see cref="Gguf.GgufFile.ReleaseTensorPages(Gguf.GgufTensorInfo, long, long)"/>): the copy replaces the file's pages
+/// in resident memory instead of doubling them. Dispose after every session that uses the matrices.
 /// </summary>
 public sealed unsafe class RepackedWeights : IDisposable
 {
     // Plain bytes one worker packs per claim: large enough that claiming costs nothing, small enough that two threads
     // share even a single matrix evenly and that a matrix's pages are released soon after they are read.
-    private const long ChunkBytes = 1 << 20;
+    internal const long ChunkBytes = 1 << 20;
     private const int PageAlignment = 4096;
 
     /// <summary>
@@ -60,9 +60,11 @@ public sealed unsafe class RepackedWeights : IDisposable
     /// Each of <paramref name="plain"/> in its format's layout where one fits (else the matrix itself, untouched), packed
     /// in one pass over <see cref="MatMul.Threads"/> threads. <paramref name="packed"/>, when given, is called once per
     /// repacked matrix (its index in <paramref name="plain"/>) as soon as its last group is written, from whichever
-    /// worker wrote it: the plain bytes are not read again after that.
+    /// worker wrote it: the plain bytes are not read again after that. <paramref name="read"/>, when given, hears of
+    /// each chunk of plain bytes as soon as it is packed (index, byte offset in the matrix, length), from the worker that
+    /// packed it, so a loader can release the source a chunk at a time rather than a matrix at a time.
     /// </summary>
-    public WeightMatrix[] RepackAll(ReadOnlySpan<WeightMatrix> plain, Action<int>? packed = null)
+    public WeightMatrix[] RepackAll(ReadOnlySpan<WeightMatrix> plain, Action<int>? packed = null, Action<int, long, long>? read = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var result = plain.ToArray();
@@ -73,7 +75,7 @@ public sealed unsafe class RepackedWeights : IDisposable
         var region = Allocate(total);
         foreach (var job in jobs)
             result[job.Index] = new WeightMatrix(job.Plain.Type, (nint)(region + job.Offset), job.Plain.Rows, job.Plain.Cols, job.Layout);
-        Fill(jobs, region, packed);
+        Fill(jobs, region, packed, read);
         Count += jobs.Count;
         Bytes += total;
         return result;
@@ -128,7 +130,7 @@ public sealed unsafe class RepackedWeights : IDisposable
 
     // Workers claim chunks in source order; the worker that writes a matrix's last chunk reports it, and the first
     // chunk of each matrix asks the OS to start reading the next matrix's pages (a no-op when they are cached).
-    private static void Fill(List<Job> jobs, byte* region, Action<int>? packed)
+    private static void Fill(List<Job> jobs, byte* region, Action<int>? packed, Action<int, long, long>? read)
     {
         var chunks = new List<(Job Job, int First)>();
         foreach (var job in jobs)
@@ -146,14 +148,16 @@ public sealed unsafe class RepackedWeights : IDisposable
                 var (job, first) = chunks[c];
                 if (first == 0 && job.Next is { } following)
                     MemoryAdvice.Advise(following.Plain.Data, following.Plain.ByteSize, MemoryAdvice.WillNeed);
-                PackChunk(job, first, region);
+                var bytes = PackChunk(job, first, region);
+                read?.Invoke(job.Index, first * job.PlainGroupBytes, bytes);
                 if (Interlocked.Decrement(ref job.Remaining) == 0)
                     packed?.Invoke(job.Index);
             }
         });
     }
 
-    private static void PackChunk(Job job, int first, byte* region)
+    // Packs the chunk of groups from `first` and returns how many plain bytes it read.
+    private static long PackChunk(Job job, int first, byte* region)
     {
         var layout = job.Layout;
         var cols = job.Plain.Cols;
@@ -170,6 +174,7 @@ public sealed unsafe class RepackedWeights : IDisposable
             layout.Pack(new ReadOnlySpan<byte>(source + g * plainGroupBytes, checked((int)plainGroupBytes)), cols,
                 new Span<byte>(destination + g * groupBytes, checked((int)groupBytes)));
         }
+        return (end - first) * plainGroupBytes;
     }
 
     /// <summary>Frees the repacked matrices (<see cref="Count"/> and <see cref="Bytes"/> become 0); they must no longer be used.</summary>

@@ -86,16 +86,18 @@ public sealed class LlamaWeights
         return repacked is null ? weights : weights.Repack(file, binder.MultipliedTensors, repacked, repackedTensor);
     }
 
-    // Every shape is checked before anything is copied; then all multiplied matrices are packed in one pass, and each
-    // one's mapped pages released as soon as its copy is complete.
+    // Every shape is checked before anything is copied; then all multiplied matrices are packed in one pass, and their
+    // mapped pages released chunk by chunk as the copy proceeds.
     private LlamaWeights Repack(GgufFile file, List<(GgufTensorInfo Info, WeightMatrix Matrix)> multiplied, RepackedWeights repacked,
         Action<GgufTensorInfo>? repackedTensor)
     {
+        // Each chunk's pages go as soon as it is packed, so the file adds at most a chunk per worker to the resident copy;
+        // a matrix's last release catches the pages its chunks shared at their edges.
         var packed = repacked.RepackAll([.. multiplied.Select(m => m.Matrix)], i =>
         {
             file.ReleaseTensorPages(multiplied[i].Info);
             repackedTensor?.Invoke(multiplied[i].Info);
-        });
+        }, (i, offset, length) => file.ReleaseTensorPages(multiplied[i].Info, offset, length));
         var byData = new Dictionary<nint, WeightMatrix>();
         for (var i = 0; i < packed.Length; i++)
             byData[multiplied[i].Matrix.Data] = packed[i];

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Llamero.Gguf;
 using Llamero.Kernels;
 
@@ -49,15 +50,7 @@ internal sealed partial class Q8_0x8 : IInterleavedFormat
     {
         var (blocks, rowBytes) = CheckGroup(group.Length, cols);
         CheckLength(plainRows.Length, Rows * rowBytes, "plain rows");
-        for (var r = 0; r < Rows; r++)
-            for (var k = 0; k < blocks; k++)
-            {
-                var plain = plainRows.Slice(r * rowBytes + k * PlainBlockBytes, PlainBlockBytes);
-                var packed = group.Slice(k * PackedBlockBytes, PackedBlockBytes);
-                plain[..2].CopyTo(packed[(2 * r)..]);
-                for (var s = 0; s < Slices; s++)
-                    plain.Slice(2 + 4 * s, 4).CopyTo(packed[(ScaleBytes + s * SliceBytes + 4 * r)..]);
-            }
+        PackBlocks(SimdPath.Current, ref MemoryMarshal.GetReference(plainRows), rowBytes, blocks, ref MemoryMarshal.GetReference(group));
     }
 
     /// <inheritdoc cref="IInterleavedFormat.Unpack"/>

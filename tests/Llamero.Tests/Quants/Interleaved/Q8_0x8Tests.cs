@@ -67,6 +67,32 @@ public class Q8_0x8Tests
             }
     }
 
+    [Fact]
+    public void Every_path_packs_random_rows_into_the_documented_layout()
+    {
+        const int cols = 4096 + 32;
+        var random = new Random(17);
+        var plain = new byte[Rows * cols / 32 * BlockBytes];
+        random.NextBytes(plain);
+        var blocks = cols / 32;
+        var expected = new byte[blocks * 272];
+        for (var k = 0; k < blocks; k++)
+            for (var r = 0; r < Rows; r++)
+            {
+                var block = (r * blocks + k) * BlockBytes;
+                expected[k * 272 + 2 * r] = plain[block];
+                expected[k * 272 + 2 * r + 1] = plain[block + 1];
+                for (var i = 0; i < 32; i++)
+                    expected[k * 272 + 16 + i / 4 * 32 + 4 * r + i % 4] = plain[block + 2 + i];
+            }
+        foreach (var level in SimdPath.Supported)
+        {
+            var group = new byte[expected.Length];
+            Q8_0x8.PackBlocks(level, ref plain[0], blocks * BlockBytes, blocks, ref group[0]);
+            Assert.True(expected.AsSpan().SequenceEqual(group), $"{level}");
+        }
+    }
+
     public static TheoryData<sbyte, sbyte> Extremes() => new()
     {
         { -128, 127 }, { -128, -127 }, { 127, 127 }, { 127, -127 }, { -128, 0 },
