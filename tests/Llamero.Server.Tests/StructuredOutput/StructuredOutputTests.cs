@@ -128,6 +128,24 @@ public sealed class StructuredOutputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Json_schema_with_pattern_integer_bounds_and_format_is_followed()
+    {
+        const string schema = """
+            {"type":"object","properties":{"code":{"type":"string","pattern":"^[A-Z]{3}-\\d{2}$"},"n":{"type":"integer","minimum":-5,"maximum":5},
+             "day":{"type":"string","format":"date"}},"required":["code","n","day"]}
+            """;
+        var answer = await PostAsync("/v1/chat/completions",
+            """{"messages":[{"role":"user","content":"hi"}],"max_tokens":200,"seed":6,"response_format":{"type":"json_schema","json_schema":{"name":"s","schema":"""
+            + schema + "}}}");
+        var choice = answer.GetProperty("choices")[0];
+        Assert.Equal("stop", choice.GetProperty("finish_reason").GetString());
+        using var document = JsonDocument.Parse(choice.GetProperty("message").GetProperty("content").GetString()!);
+        Assert.Matches("^[A-Z]{3}-[0-9]{2}$", document.RootElement.GetProperty("code").GetString());
+        Assert.InRange(document.RootElement.GetProperty("n").GetInt32(), -5, 5);
+        Assert.Matches("^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$", document.RootElement.GetProperty("day").GetString());
+    }
+
+    [Fact]
     public async Task Streamed_completion_with_a_grammar()
     {
         var grammar = JsonSerializer.Serialize("root ::= [0-9]{3} \"!\"");
@@ -146,9 +164,11 @@ public sealed class StructuredOutputTests : IAsyncLifetime
     [Theory]
     [InlineData("\"grammar\":\"root ::= [a-\"", "grammar", "grammar error at line 1, column 10: unterminated character class")]
     [InlineData("\"grammar\":\"root ::= foo\"", "grammar", "undefined rule 'foo'")]
-    [InlineData("\"json_schema\":{\"type\":\"string\",\"pattern\":\"x\"}", "json_schema", "unsupported keyword 'pattern'")]
-    [InlineData("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"number\",\"minimum\":1}}}}}",
-        "response_format.json_schema.schema", "JSON schema at #/properties/n: unsupported keyword 'minimum'")]
+    [InlineData("\"json_schema\":{\"type\":\"string\",\"pattern\":\"^a(?=b)$\"}", "json_schema", "JSON schema at #: pattern '^a(?=b)$': lookahead '(?=' at offset 2 is not supported")]
+    [InlineData("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\",\"minimum\":2,\"maximum\":1}}}}}",
+        "response_format.json_schema.schema", "JSON schema at #/properties/n: no integer lies between the bounds (at least 2, at most 1)")]
+    [InlineData("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{\"type\":\"object\",\"minProperties\":1}}}",
+        "response_format.json_schema.schema", "JSON schema at #: unsupported keyword 'minProperties'")]
     [InlineData("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\"}}", "response_format.json_schema.schema", "needs json_schema.schema")]
     [InlineData("\"response_format\":{\"type\":\"xml\"}", "response_format.type", "must be one of text, json_object, json_schema; got 'xml'")]
     [InlineData("\"response_format\":{\"type\":\"json_object\"},\"grammar\":\"root ::= \\\"a\\\"\"", "grammar", "Give only one of")]
@@ -179,9 +199,9 @@ public sealed class StructuredOutputTests : IAsyncLifetime
     [Fact]
     public async Task Sdk_surfaces_a_bad_schema_as_a_400()
     {
-        var bad = ChatResponseFormat.CreateJsonSchemaFormat("bad", BinaryData.FromString("""{"type":"string","format":"email"}"""));
+        var bad = ChatResponseFormat.CreateJsonSchemaFormat("bad", BinaryData.FromString("""{"type":"string","not":{"const":"x"}}"""));
         var error = await Assert.ThrowsAsync<ClientResultException>(() => _chat.CompleteChatAsync([new UserChatMessage("hi")], Options(bad, 5, 1, 0)));
         Assert.Equal(400, error.Status);
-        Assert.Contains("unsupported keyword 'format'", error.Message);
+        Assert.Contains("unsupported keyword 'not'", error.Message);
     }
 }

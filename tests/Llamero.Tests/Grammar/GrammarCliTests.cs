@@ -58,7 +58,7 @@ public class GrammarCliTests
 
     [Theory]
     [InlineData("--grammar", "root ::= (\"a\"", "--grammar: grammar error at line 1, column 14: missing ')'")]
-    [InlineData("-j", "{\"type\":\"string\",\"pattern\":\"a\"}", "--json-schema: JSON schema at #: unsupported keyword 'pattern'")]
+    [InlineData("-j", "{\"type\":\"string\",\"pattern\":\"a\"}", "--json-schema: JSON schema at #: pattern 'a': a pattern must start with '^' and end with '$'")]
     [InlineData("--grammar-file", "/nonexistent/x.gbnf", "--grammar-file: cannot read '/nonexistent/x.gbnf'")]
     public void Bad_grammar_is_a_one_line_error(string option, string value, string message)
     {

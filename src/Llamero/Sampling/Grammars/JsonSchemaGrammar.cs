@@ -4,21 +4,34 @@ using System.Text.Json;
 namespace Llamero.Sampling.Grammars;
 
 /// <summary>
-/// Turns a JSON Schema into GBNF, in the spirit of llama.cpp's <c>json-schema-to-grammar</c>, for the common
-/// subset: <c>type</c> (object, array, string, number, integer, boolean, null, or a list of them), <c>properties</c>
-/// (written in declaration order; those in <c>required</c> always, the others optionally), <c>additionalProperties</c>
-/// (absent or false: no other keys; true or a schema: any other keys after the declared ones), <c>items</c>,
-/// <c>minItems</c>/<c>maxItems</c>, <c>minLength</c>/<c>maxLength</c>, <c>enum</c>, <c>const</c>, <c>anyOf</c>/<c>oneOf</c>,
-/// <c>nullable</c>, and local <c>$ref</c>s into <c>$defs</c>/<c>definitions</c>. Annotations (title, description,
-/// default, examples, ...) are ignored; any other keyword is refused with a <see cref="JsonSchemaException"/>
-/// naming it, rather than silently producing output the schema would reject.
+/// Turns a JSON Schema into GBNF with the semantics of llama.cpp's <c>json-schema-to-grammar</c>. Supported:
+/// <c>type</c> (object, array, string, number, integer, boolean, null, or a list of them); <c>properties</c> (written
+/// in declaration order; those in <c>required</c> always, the others optionally) and <c>additionalProperties</c>
+/// (absent or false: no other keys; true or a schema: any other keys after the declared ones); <c>items</c>,
+/// <c>prefixItems</c> / an <c>items</c> array with <c>additionalItems</c> (tuples: every tuple item, then more only
+/// where <c>items</c> / <c>additionalItems</c> allows them), <c>minItems</c>/<c>maxItems</c>; <c>minLength</c>/
+/// <c>maxLength</c>, <c>pattern</c> (see <see cref="RegexParser"/> for the regex subset; anchored with ^ and $) and
+/// <c>format</c> date, time, date-time, uuid (llama.cpp's rules: 2024-02-30 is a date; other formats are plain
+/// strings); <c>minimum</c>/<c>maximum</c>/<c>exclusiveMinimum</c>/<c>exclusiveMaximum</c> on integers (exact digit
+/// ranges; ignored on numbers, as llama.cpp ignores them); <c>enum</c> and <c>const</c> of any JSON value;
+/// <c>anyOf</c>/<c>oneOf</c>; <c>allOf</c> (one schema, or object schemas whose properties and required lists merge);
+/// <c>nullable</c>; local <c>$ref</c>s (<c>#</c>, <c>#/$defs/...</c>, <c>#/definitions/...</c>). Annotations (title,
+/// description, default, examples, $schema, $id, $comment, deprecated, readOnly, writeOnly) are ignored; any other
+/// keyword is refused with a <see cref="JsonSchemaException"/> naming it, rather than silently producing output the
+/// schema would reject.
 /// </summary>
 public static class JsonSchemaGrammar
 {
-    private static readonly HashSet<string> s_supported =
+    private static readonly HashSet<string> s_structural =
     [
-        "type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems", "minLength",
-        "maxLength", "enum", "const", "anyOf", "oneOf", "nullable", "$ref", "$defs", "definitions",
+        "type", "properties", "required", "additionalProperties", "items", "prefixItems", "additionalItems", "minItems",
+        "maxItems", "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
+        "exclusiveMaximum", "enum", "const", "anyOf", "oneOf", "allOf", "nullable", "$ref", "$defs", "definitions",
+    ];
+
+    // Keywords that describe without constraining: accepted and ignored.
+    private static readonly HashSet<string> s_annotations =
+    [
         "title", "description", "default", "examples", "$schema", "$id", "$comment", "deprecated", "readOnly", "writeOnly",
     ];
 
@@ -36,6 +49,14 @@ public static class JsonSchemaGrammar
         ["value"] = "object | array | string | number | boolean | null",
         ["object"] = "\"{\" space ( string \":\" space value (\",\" space string \":\" space value)* )? \"}\" space",
         ["array"] = "\"[\" space ( value (\",\" space value)* )? \"]\" space",
+        // String formats, as llama.cpp writes them: the digits' ranges, not the calendar (2024-02-30 passes).
+        ["date"] = """[0-9]{4} "-" ( "0" [1-9] | "1" [0-2] ) "-" ( "0" [1-9] | [1-2] [0-9] | "3" [0-1] )""",
+        ["time"] = """([01] [0-9] | "2" [0-3]) ":" [0-5] [0-9] ":" [0-5] [0-9] ( "." [0-9]{3} )? ( "Z" | ( "+" | "-" ) ( [01] [0-9] | "2" [0-3] ) ":" [0-5] [0-9] )""",
+        ["date-time"] = "date \"T\" time",
+        ["date-string"] = "\"\\\"\" date \"\\\"\" space",
+        ["time-string"] = "\"\\\"\" time \"\\\"\" space",
+        ["date-time-string"] = "\"\\\"\" date-time \"\\\"\" space",
+        ["uuid"] = "\"\\\"\" [0-9a-fA-F]{8} \"-\" [0-9a-fA-F]{4} \"-\" [0-9a-fA-F]{4} \"-\" [0-9a-fA-F]{4} \"-\" [0-9a-fA-F]{12} \"\\\"\" space",
     };
 
     // Which primitives each one uses, so only what is needed is written out.
@@ -49,6 +70,11 @@ public static class JsonSchemaGrammar
         ["value"] = ["object", "array", "string", "number", "boolean", "null"],
         ["object"] = ["string", "value", "space"],
         ["array"] = ["value", "space"],
+        ["date-time"] = ["date", "time"],
+        ["date-string"] = ["date", "space"],
+        ["time-string"] = ["time", "space"],
+        ["date-time-string"] = ["date-time", "space"],
+        ["uuid"] = ["space"],
     };
 
     /// <summary>The GBNF for <paramref name="schemaJson"/>; its <c>root</c> rule matches the documents the schema allows.</summary>
@@ -100,7 +126,7 @@ public static class JsonSchemaGrammar
                 throw new JsonSchemaException($"a schema must be an object or true, got {schema.ValueKind}", path);
             foreach (var property in schema.EnumerateObject())
             {
-                if (!s_supported.Contains(property.Name))
+                if (!s_structural.Contains(property.Name) && !IsAnnotation(property.Name))
                     throw new JsonSchemaException($"unsupported keyword '{property.Name}'", path);
             }
 
@@ -121,6 +147,8 @@ public static class JsonSchemaGrammar
                     throw new JsonSchemaException("'enum' must be a non-empty array", path);
                 return "( " + string.Join(" | ", values.EnumerateArray().Select(Literal)) + " )";
             }
+            if (schema.TryGetProperty("allOf", out var parts))
+                return AllOf(schema, parts, path, name);
             foreach (var keyword in (string[])["anyOf", "oneOf"])
             {
                 if (!schema.TryGetProperty(keyword, out var options))
@@ -144,13 +172,18 @@ public static class JsonSchemaGrammar
             throw new JsonSchemaException("'type' must be a string or a non-empty array of strings", path);
         }
 
-        // No "type": object and array keywords still say what is meant; otherwise any JSON value.
+        // No "type": the keywords still say what is meant (as llama.cpp reads them); otherwise any JSON value.
         private string InferredType(JsonElement schema, string path, string name)
         {
-            if (schema.TryGetProperty("properties", out _) || schema.TryGetProperty("additionalProperties", out _))
+            bool Has(params string[] keywords) => keywords.Any(k => schema.TryGetProperty(k, out _));
+            if (Has("properties", "additionalProperties"))
                 return ForType("object", schema, path, name);
-            if (schema.TryGetProperty("items", out _))
+            if (Has("items", "prefixItems", "additionalItems", "minItems", "maxItems"))
                 return ForType("array", schema, path, name);
+            if (Has("pattern", "format", "minLength", "maxLength"))
+                return ForType("string", schema, path, name);
+            if (Has("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"))
+                return ForType("integer", schema, path, name); // llama.cpp: bounds without a type mean an integer
             return Primitive("value");
         }
 
@@ -158,13 +191,37 @@ public static class JsonSchemaGrammar
         {
             "object" => ObjectRule(schema, path, name),
             "array" => ArrayRule(schema, path, name),
-            "string" => StringRule(schema, path),
-            "number" or "integer" or "boolean" or "null" => Primitive(type),
+            "string" => StringRule(schema, path, name),
+            "integer" => IntegerRangeRules.ForSchema(schema, path) is { } range ? $"{range} {Primitive("space")}" : Primitive("integer"),
+            "number" or "boolean" or "null" => Primitive(type), // number bounds are ignored, as llama.cpp does
             _ => throw new JsonSchemaException($"unknown type '{type}'", path),
         };
 
-        private string StringRule(JsonElement schema, string path)
+        // pattern wins over format, which wins over minLength/maxLength (llama.cpp's order); unknown formats are plain strings.
+        private string StringRule(JsonElement schema, string path, string name)
         {
+            if (schema.TryGetProperty("pattern", out var pattern))
+            {
+                if (pattern.ValueKind != JsonValueKind.String)
+                    throw new JsonSchemaException("'pattern' must be a string", path);
+                var text = RegexToGbnf.Convert(pattern.GetString()!, path, body => Rule($"{name}-chars", body));
+                return $"{text} {Primitive("space")}";
+            }
+            if (schema.TryGetProperty("format", out var format))
+            {
+                if (format.ValueKind != JsonValueKind.String)
+                    throw new JsonSchemaException("'format' must be a string", path);
+                var known = format.GetString() switch
+                {
+                    "date" => "date-string",
+                    "time" => "time-string",
+                    "date-time" => "date-time-string",
+                    "uuid" => "uuid",
+                    _ => null,
+                };
+                if (known is not null)
+                    return Primitive(known);
+            }
             var min = Count(schema, "minLength", path) ?? 0;
             var max = Count(schema, "maxLength", path);
             if (min == 0 && max is null)
@@ -175,36 +232,63 @@ public static class JsonSchemaGrammar
             return $"\"\\\"\" char{{{min},{max?.ToString(System.Globalization.CultureInfo.InvariantCulture)}}} \"\\\"\" {Primitive("space")}";
         }
 
+        // items for every element; or a tuple (prefixItems, or an items array) whose later elements follow items
+        // (after prefixItems) or additionalItems (after an items array), none when those are absent (llama.cpp).
         private string ArrayRule(JsonElement schema, string path, string name)
         {
-            var item = schema.TryGetProperty("items", out var items)
-                ? Rule($"{name}-item", Visit(items, path + "/items", $"{name}-item"))
-                : Primitive("value");
+            var tuple = new List<string>();
+            var restKeyword = "items";
+            var hasTuple = schema.TryGetProperty("prefixItems", out var prefix);
+            if (!hasTuple && schema.TryGetProperty("items", out var itemsArray) && itemsArray.ValueKind == JsonValueKind.Array)
+                (hasTuple, prefix, restKeyword) = (true, itemsArray, "additionalItems");
+            if (hasTuple)
+            {
+                if (prefix.ValueKind != JsonValueKind.Array)
+                    throw new JsonSchemaException("'prefixItems' must be an array of schemas", path);
+                var keyword = restKeyword == "items" ? "prefixItems" : "items";
+                tuple.AddRange(prefix.EnumerateArray().Select((item, i) =>
+                    Rule($"{name}-{i}", Visit(item, $"{path}/{keyword}/{i}", $"{name}-{i}"))));
+            }
+            string? rest = Primitive("value");
+            if (schema.TryGetProperty(restKeyword, out var items))
+            {
+                rest = items.ValueKind == JsonValueKind.False ? null
+                    : Rule($"{name}-item", Visit(items, $"{path}/{restKeyword}", $"{name}-item"));
+            }
+            else if (hasTuple)
+            {
+                rest = null;
+            }
             var min = Count(schema, "minItems", path) ?? 0;
             var max = Count(schema, "maxItems", path);
             if (max < min)
                 throw new JsonSchemaException($"maxItems {max} is below minItems {min}", path);
+            if (max < tuple.Count)
+                throw new JsonSchemaException($"maxItems {max} is below the {tuple.Count} tuple items", path);
+            if (rest is null && min > tuple.Count)
+                throw new JsonSchemaException($"minItems {min} asks for more than the {tuple.Count} tuple items and no further items are allowed", path);
+            var (restMin, restMax) = (Math.Max(min - tuple.Count, 0), rest is null ? 0 : max - tuple.Count);
             var space = Primitive("space");
-            if (max == 0)
+            if (tuple.Count > 0)
+            {
+                var elements = string.Join($" \",\" {space} ", tuple);
+                var more = restMax == 0 ? "" : $" (\",\" {space} {rest}){Repeat(restMin, restMax)}";
+                return $"\"[\" {space} {elements}{more} \"]\" {space}";
+            }
+            if (restMax == 0)
                 return $"\"[\" {space} \"]\" {space}";
-            var more = $"(\",\" {space} {item}){{{Math.Max(min - 1, 0)},{(max is { } m ? (m - 1).ToString(System.Globalization.CultureInfo.InvariantCulture) : "")}}}";
-            var list = $"{item} {more}";
-            return min == 0 ? $"\"[\" {space} ( {list} )? \"]\" {space}" : $"\"[\" {space} {list} \"]\" {space}";
+            var list = $"{rest} (\",\" {space} {rest}){Repeat(Math.Max(restMin - 1, 0), restMax - 1)}";
+            return restMin == 0 ? $"\"[\" {space} ( {list} )? \"]\" {space}" : $"\"[\" {space} {list} \"]\" {space}";
         }
+
+        private static string Repeat(int min, int? max) =>
+            $"{{{min},{max?.ToString(System.Globalization.CultureInfo.InvariantCulture)}}}";
 
         private string ObjectRule(JsonElement schema, string path, string name)
         {
-            var hasProperties = schema.TryGetProperty("properties", out var properties);
-            if (hasProperties && properties.ValueKind != JsonValueKind.Object)
-                throw new JsonSchemaException("'properties' must be an object", path);
-            var required = new HashSet<string>();
-            if (schema.TryGetProperty("required", out var requiredList))
-            {
-                if (requiredList.ValueKind != JsonValueKind.Array)
-                    throw new JsonSchemaException("'required' must be an array of property names", path);
-                foreach (var r in requiredList.EnumerateArray())
-                    required.Add(r.GetString() ?? throw new JsonSchemaException("'required' must be an array of property names", path));
-            }
+            var hasProperties = schema.TryGetProperty("properties", out _);
+            var properties = new JsonSchemaObjectParts();
+            properties.Add(schema, path);
             // Additional keys: absent or false forbids them (llama.cpp), true allows any value, a schema constrains them.
             string? extraValue = null;
             if (schema.TryGetProperty("additionalProperties", out var additional))
@@ -221,18 +305,68 @@ public static class JsonSchemaGrammar
             {
                 return Primitive("object"); // a bare {"type": "object"}: any object
             }
+            return BuildObject(properties, extraValue, path, name);
+        }
 
-            var space = Primitive("space");
-            var pairs = new List<(string Pair, bool Required)>();
-            if (hasProperties)
+        // allOf: one schema stands for itself; several must all be object schemas, whose properties and required
+        // lists are merged (llama.cpp merges properties too), with no other keys allowed.
+        private string AllOf(JsonElement schema, JsonElement parts, string path, string name)
+        {
+            if (parts.ValueKind != JsonValueKind.Array || parts.GetArrayLength() == 0)
+                throw new JsonSchemaException("'allOf' must be a non-empty array", path);
+            var constraints = schema.EnumerateObject().Where(p => p.Name != "allOf" && p.Name != "nullable" && !IsAnnotation(p.Name)).ToList();
+            if (parts.GetArrayLength() == 1 && constraints.Count == 0)
+                return Visit(parts[0], path + "/allOf/0", name);
+            var merged = new JsonSchemaObjectParts();
+            AddObjectPart(schema, path, merged, 0);
+            return BuildObject(merged, null, path, name);
+        }
+
+        private void AddObjectPart(JsonElement part, string path, JsonSchemaObjectParts merged, int depth)
+        {
+            if (depth > 32)
+                throw new JsonSchemaException("'allOf' and '$ref's nest more than 32 deep", path);
+            if (part.ValueKind != JsonValueKind.Object)
+                throw new JsonSchemaException("'allOf' can only combine object schemas", path);
+            foreach (var keyword in part.EnumerateObject())
             {
-                foreach (var property in properties.EnumerateObject())
+                var fits = keyword.Name switch
                 {
-                    var ruleName = $"{name}-{Sanitize(property.Name)}";
-                    var value = Rule(ruleName, Visit(property.Value, $"{path}/properties/{property.Name}", ruleName));
-                    var key = $"{GbnfLiteral(Compact(w => w.WriteStringValue(property.Name)))} {space}";
-                    pairs.Add(($"{key} \":\" {space} {value}", required.Remove(property.Name)));
-                }
+                    "type" => keyword.Value.ValueKind == JsonValueKind.String && keyword.Value.GetString() == "object",
+                    "properties" or "required" or "additionalProperties" or "allOf" or "$ref" or "$defs" or "definitions" => true,
+                    "nullable" => depth == 0, // the allOf schema's own, already applied around the merged object
+                    _ => IsAnnotation(keyword.Name),
+                };
+                if (!fits)
+                    throw new JsonSchemaException($"'allOf' can only combine object schemas (properties, required); this part has '{keyword.Name}'", path);
+            }
+            if (part.TryGetProperty("$ref", out var reference))
+            {
+                var (target, targetPath) = Resolve(reference, path);
+                AddObjectPart(target, targetPath, merged, depth + 1);
+            }
+            if (part.TryGetProperty("allOf", out var parts))
+            {
+                if (parts.ValueKind != JsonValueKind.Array)
+                    throw new JsonSchemaException("'allOf' must be a non-empty array", path);
+                var i = 0;
+                foreach (var inner in parts.EnumerateArray())
+                    AddObjectPart(inner, $"{path}/allOf/{i++}", merged, depth + 1);
+            }
+            merged.Add(part, path);
+        }
+
+        private string BuildObject(JsonSchemaObjectParts parts, string? extraValue, string path, string name)
+        {
+            var space = Primitive("space");
+            var required = new HashSet<string>(parts.Required);
+            var pairs = new List<(string Pair, bool Required)>();
+            foreach (var (propertyName, schema, propertyPath) in parts.Properties)
+            {
+                var ruleName = $"{name}-{Sanitize(propertyName)}";
+                var value = Rule(ruleName, Visit(schema, propertyPath, ruleName));
+                var key = $"{GbnfLiteral(Compact(w => w.WriteStringValue(propertyName)))} {space}";
+                pairs.Add(($"{key} \":\" {space} {value}", required.Remove(propertyName)));
             }
             if (required.Count > 0)
                 throw new JsonSchemaException($"'required' names '{required.First()}', which is not in 'properties'", path);
@@ -241,10 +375,10 @@ public static class JsonSchemaGrammar
             // The pairs in order, each optional one skippable, commas only between the ones written.
             string Tail(int from)
             {
-                var parts = pairs.Skip(from).Select(p => p.Required ? $"\",\" {space} {p.Pair}" : $"(\",\" {space} {p.Pair})?").ToList();
+                var rest = pairs.Skip(from).Select(p => p.Required ? $"\",\" {space} {p.Pair}" : $"(\",\" {space} {p.Pair})?").ToList();
                 if (extra is not null)
-                    parts.Add($"(\",\" {space} {extra})*");
-                return string.Join(" ", parts);
+                    rest.Add($"(\",\" {space} {extra})*");
+                return string.Join(" ", rest);
             }
             string First(int from)
             {
@@ -259,23 +393,32 @@ public static class JsonSchemaGrammar
 
         private string Ref(JsonElement reference, string path)
         {
-            var target = reference.GetString();
-            if (target is null || !target.StartsWith("#/", StringComparison.Ordinal))
-                throw new JsonSchemaException($"only local '$ref's ('#/$defs/...') are supported, got '{reference}'", path);
+            if (reference.ValueKind == JsonValueKind.String && reference.GetString() == "#")
+                return "root";
+            var (node, target) = Resolve(reference, path);
             if (_refs.TryGetValue(target, out var known))
                 return known;
-            var node = root;
-            foreach (var segment in target[2..].Split('/'))
-            {
-                var key = segment.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal);
-                if (node.ValueKind != JsonValueKind.Object || !node.TryGetProperty(key, out node))
-                    throw new JsonSchemaException($"'$ref' target '{target}' does not exist", path);
-            }
             var name = Unique(Sanitize(target[(target.LastIndexOf('/') + 1)..]));
             _refs[target] = name; // before visiting, so recursive definitions refer to the rule
             var body = Visit(node, target, name);
             _rules.Add((name, body));
             return name;
+        }
+
+        // The schema a local JSON pointer ('#/$defs/x', '#/definitions/x', ...) names, and the pointer.
+        private (JsonElement Node, string Target) Resolve(JsonElement reference, string path)
+        {
+            var target = reference.ValueKind == JsonValueKind.String ? reference.GetString()! : "";
+            if (!target.StartsWith("#/", StringComparison.Ordinal))
+                throw new JsonSchemaException($"only local '$ref's ('#/$defs/...') are supported, got '{reference}'", path);
+            var node = root;
+            foreach (var segment in target[2..].Split('/'))
+            {
+                var key = Uri.UnescapeDataString(segment).Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal);
+                if (node.ValueKind != JsonValueKind.Object || !node.TryGetProperty(key, out node))
+                    throw new JsonSchemaException($"'$ref' target '{target}' does not exist", path);
+            }
+            return (node, target);
         }
 
         // Names an expression as its own rule (keeps the GBNF readable); plain rule names pass through.
@@ -317,6 +460,8 @@ public static class JsonSchemaGrammar
                 throw new JsonSchemaException($"'{keyword}' must be an integer in 0..4096", path);
             return n;
         }
+
+        private static bool IsAnnotation(string keyword) => s_annotations.Contains(keyword);
 
         private static bool IsName(string text) => text.Length > 0 && text.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
 
