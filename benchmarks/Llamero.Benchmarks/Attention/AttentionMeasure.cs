@@ -6,10 +6,11 @@ using Llamero.Models;
 namespace Llamero.Benchmarks.Attention;
 
 /// <summary>
-/// <c>-- attention [--positions 512,2048,4096] [--shapes tinyllama,synthia] [--rounds 5]</c>: the attention of one token
+/// <c>-- attention [--positions 512,2048,4096] [--shapes tinyllama,synthia,llama2-7b] [--rounds 5] [--parts]</c>: the attention of one token
 /// (every query head of one layer over a cache of P positions) with an F32 and an F16 KV cache, timed by this thread's
 /// CPU time (CLOCK_THREAD_CPUTIME_ID), A/B in one process, rounds interleaved and the best kept. Prints microseconds per
-/// layer and per token (all layers), and the F16/F32 ratio.
+/// layer and per token (all layers), and the F16/F32 ratio. <c>--parts</c> also times the steps of one KV head's group
+/// alone (scores, softmax, weighted sum, widening F16 rows) on the first shape at the longest position.
 /// </summary>
 public static class AttentionMeasure
 {
@@ -19,6 +20,7 @@ public static class AttentionMeasure
     [
         new("tinyllama", 22, 32, 4, 64),
         new("synthia", 80, 64, 8, 128),
+        new("llama2-7b", 32, 32, 32, 128),
     ];
 
     public static int Run(string[] args)
@@ -29,7 +31,7 @@ public static class AttentionMeasure
             return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
         }
         var positions = Arg("--positions", "512,2048,4096").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-        var shapes = Arg("--shapes", "tinyllama,synthia").Split(',');
+        var shapes = Arg("--shapes", "tinyllama,synthia,llama2-7b").Split(',');
         var rounds = int.Parse(Arg("--rounds", "5"), CultureInfo.InvariantCulture);
         Thread.BeginThreadAffinity();
         Console.WriteLine($"attention of one token, one thread, {SimdPath.Current}, thread CPU time, best of {rounds}");
@@ -52,7 +54,59 @@ public static class AttentionMeasure
             Console.WriteLine(FormattableString.Invariant(
                 $"| {shape.Name} | {p} | {best[0] * 1e6:F1} | {best[1] * 1e6:F1} | {best[0] * 1e3 * shape.Layers:F2} | {best[1] * 1e3 * shape.Layers:F2} | {best[1] / best[0]:F2} |"));
         }
+        if (args.Contains("--parts"))
+            Parts(Shapes.First(s => shapes.Contains(s.Name)), positions.Max(), rounds);
         return 0;
+    }
+
+    // The F32 kernel's three steps alone, one KV head's group over a cache of `length` positions.
+    private static void Parts(Shape shape, int length, int rounds)
+    {
+        int hs = shape.HeadSize, stride = hs, group = shape.Heads / shape.KvHeads; // one KV head's positions, as KvCache stores them
+        var rng = new Random(1);
+        var cache = Enumerable.Range(0, length * stride).Select(_ => (float)rng.NextDouble()).ToArray();
+        var q = Enumerable.Range(0, group * hs).Select(_ => (float)rng.NextDouble()).ToArray();
+        var scores = new float[group * length];
+        var o = new float[group * hs];
+        var level = SimdPath.Current;
+        var steps = new (string Name, Action Run)[]
+        {
+            ("scores", () =>
+            {
+                for (var t0 = 0; t0 < length; t0 += CacheAttention.BlockRows)
+                    for (var g = 0; g < group; g++)
+                        AttentionBlocks.Scores(q.AsSpan(g * hs, hs), cache.AsSpan(t0 * stride), stride, Math.Min(CacheAttention.BlockRows, length - t0), 0.1f, scores.AsSpan(g * length + t0), level);
+            }),
+            ("softmax", () =>
+            {
+                for (var g = 0; g < group; g++)
+                    Softmax.Apply(scores.AsSpan(g * length, length), level);
+            }),
+            ("weighted sum", () =>
+            {
+                for (var t0 = 0; t0 < length; t0 += CacheAttention.BlockRows)
+                    for (var g = 0; g < group; g++)
+                        AttentionBlocks.WeightedSum(scores.AsSpan(g * length + t0), cache.AsSpan(t0 * stride), stride, Math.Min(CacheAttention.BlockRows, length - t0), o.AsSpan(g * hs, hs), level);
+            }),
+            ("widen F16 rows", () =>
+            {
+                var halves = new ushort[hs];
+                var tile = new float[hs];
+                for (var t = 0; t < length; t++)
+                    Llamero.Quants.Fp16.ToSingle(halves, tile);
+            }),
+        };
+        foreach (var (name, run) in steps)
+        {
+            var best = double.MaxValue;
+            for (var r = 0; r < rounds; r++)
+            {
+                var start = ThreadCpuSeconds();
+                run();
+                best = Math.Min(best, ThreadCpuSeconds() - start);
+            }
+            Console.WriteLine(FormattableString.Invariant($"{shape.Name} {length}: {name,-14} {best * 1e6,9:F1} µs per KV head"));
+        }
     }
 
     // One layer's cache filled with random rows, and one token's queries.
@@ -70,7 +124,7 @@ public static class AttentionMeasure
             _shape = shape;
             _length = length;
             var row = shape.KvHeads * shape.HeadSize;
-            _cache = new KvCache(1, length, row, types);
+            _cache = new KvCache(1, length, row, types, shape.KvHeads);
             var rng = new Random(length);
             var keys = new float[length * row];
             var values = new float[length * row];
@@ -89,7 +143,7 @@ public static class AttentionMeasure
         {
             int hs = _shape.HeadSize, group = _shape.Heads / _shape.KvHeads;
             for (var kv = 0; kv < _shape.KvHeads; kv++)
-                _cache.Attend(0, _queries.AsSpan(kv * group * hs, group * hs), group, kv * hs, hs, _length,
+                _cache.Attend(0, _queries.AsSpan(kv * group * hs, group * hs), group, kv, _length,
                     _scores.AsSpan(kv * group * _length, group * _length), _length, _output.AsSpan(kv * group * hs, group * hs));
         }
     }

@@ -101,8 +101,13 @@ internal static class CacheAttention
             return MemoryMarshal.Cast<T, float>(cache)[(t0 * rowStride + headOffset)..];
         }
         var halves = MemoryMarshal.Cast<T, ushort>(cache);
-        for (var t = 0; t < count; t++)
-            Fp16.ToSingle(halves.Slice((t0 + t) * rowStride + headOffset, headSize), tile.Slice(t * headSize, headSize));
+        if (rowStride == headSize)
+            Fp16.ToSingle(halves.Slice(t0 * rowStride + headOffset, count * headSize), tile[..(count * headSize)]);
+        else
+        {
+            for (var t = 0; t < count; t++)
+                Fp16.ToSingle(halves.Slice((t0 + t) * rowStride + headOffset, headSize), tile.Slice(t * headSize, headSize));
+        }
         stride = headSize;
         return tile;
     }

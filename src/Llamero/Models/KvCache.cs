@@ -4,8 +4,11 @@ using Llamero.Quants;
 namespace Llamero.Models;
 
 /// <summary>
-/// The key/value cache of one sequence: per layer, one row of <see cref="RowLength"/> elements (KV heads x head size)
-/// per position, for <see cref="Capacity"/> positions, keys and values each in F32 or F16 (<see cref="Types"/>).
+/// The key/value cache of one sequence: per layer, for <see cref="Capacity"/> positions, a row of
+/// <see cref="RowLength"/> elements (<see cref="KvHeads"/> heads x head size) per position, keys and values each in F32
+/// or F16 (<see cref="Types"/>). Rows go in and come out whole, but each KV head is stored apart, its positions one
+/// after another (layer → head → position → element): attention reads one head's positions as one contiguous run, which
+/// the hardware prefetcher streams and the L1 cache holds without the set conflicts of a 4 KiB row stride.
 /// Keys are stored already rotated. F16 rows are rounded to nearest even on the way in, as ggml's copy into an F16
 /// cache rounds them, and attention reads them through <see cref="CacheAttention"/>.
 /// </summary>
@@ -14,8 +17,10 @@ internal sealed class KvCache
     private readonly Side _keys;
     private readonly Side _values;
 
-    public KvCache(int layers, int capacity, int rowLength, KvCacheOptions? types = null)
+    public KvCache(int layers, int capacity, int rowLength, KvCacheOptions? types = null, int kvHeads = 1)
     {
+        if (kvHeads < 1 || rowLength % kvHeads != 0)
+            throw new ArgumentOutOfRangeException(nameof(kvHeads), kvHeads, $"A KV cache row of {rowLength} elements does not split into {kvHeads} heads.");
         var elements = (long)capacity * rowLength;
         if (elements > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(capacity), capacity,
@@ -23,6 +28,8 @@ internal sealed class KvCache
         Types = types ?? KvCacheOptions.Default;
         Capacity = capacity;
         RowLength = rowLength;
+        KvHeads = kvHeads;
+        HeadSize = rowLength / kvHeads;
         _keys = new Side(Types.Keys, layers, (int)elements);
         _values = new Side(Types.Values, layers, (int)elements);
     }
@@ -36,6 +43,12 @@ internal sealed class KvCache
     /// <summary>Elements per position and layer.</summary>
     public int RowLength { get; }
 
+    /// <summary>KV heads per row.</summary>
+    public int KvHeads { get; }
+
+    /// <summary>Elements per head.</summary>
+    public int HeadSize { get; }
+
     /// <summary>Bytes held by keys and values together.</summary>
     public long ByteSize => (long)_keys.Layers * Capacity * RowLength *
         (KvCacheOptions.BytesPerElement(Types.Keys) + KvCacheOptions.BytesPerElement(Types.Values));
@@ -44,58 +57,81 @@ internal sealed class KvCache
     /// <paramref name="start"/>.. of <paramref name="layer"/>, rounded to the cache's types.</summary>
     public void Store(int layer, int start, ReadOnlySpan<float> keys, ReadOnlySpan<float> values)
     {
-        _keys.Write(layer, start * RowLength, keys);
-        _values.Write(layer, start * RowLength, values);
+        for (int p = 0, rows = keys.Length / RowLength; p < rows; p++)
+            WriteRow(_keys, layer, start + p, keys.Slice(p * RowLength, RowLength));
+        for (int p = 0, rows = values.Length / RowLength; p < rows; p++)
+            WriteRow(_values, layer, start + p, values.Slice(p * RowLength, RowLength));
     }
 
     /// <summary>Reads the key row at <paramref name="position"/> of <paramref name="layer"/> as floats.</summary>
-    public void ReadKeys(int layer, int position, Span<float> row) => _keys.Read(layer, position * RowLength, row[..RowLength]);
+    public void ReadKeys(int layer, int position, Span<float> row) => ReadRow(_keys, layer, position, row);
 
     /// <summary>Overwrites the key row at <paramref name="position"/> of <paramref name="layer"/> (rounded to the key type).</summary>
-    public void WriteKeys(int layer, int position, ReadOnlySpan<float> row) => _keys.Write(layer, position * RowLength, row[..RowLength]);
+    public void WriteKeys(int layer, int position, ReadOnlySpan<float> row) => WriteRow(_keys, layer, position, row);
 
     /// <summary>Reads the value row at <paramref name="position"/> of <paramref name="layer"/> as floats.</summary>
-    public void ReadValues(int layer, int position, Span<float> row) => _values.Read(layer, position * RowLength, row[..RowLength]);
+    public void ReadValues(int layer, int position, Span<float> row) => ReadRow(_values, layer, position, row);
 
     /// <summary>Moves rows [from, from+count) to [to, to+count) in every layer.</summary>
     public void MoveRows(int from, int to, int count)
     {
-        _keys.Move(from * RowLength, to * RowLength, count * RowLength);
-        _values.Move(from * RowLength, to * RowLength, count * RowLength);
+        for (var h = 0; h < KvHeads; h++)
+        {
+            _keys.Move(Offset(h, from), Offset(h, to), count * HeadSize);
+            _values.Move(Offset(h, from), Offset(h, to), count * HeadSize);
+        }
     }
 
     /// <summary>
-    /// Causal attention of <paramref name="heads"/> consecutive query heads (<paramref name="queries"/>) that share the
-    /// KV head starting at <paramref name="headOffset"/> of each row, over positions 0..<paramref name="length"/>-1 of
-    /// <paramref name="layer"/> (see <see cref="CacheAttention.Heads"/>; head g's weights go to
-    /// <c>scores[g * scoresStride ..]</c>, its output to <c>output[g * headSize ..]</c>).
+    /// Causal attention of <paramref name="heads"/> consecutive query heads (<paramref name="queries"/>) that share KV
+    /// head <paramref name="kvHead"/>, over positions 0..<paramref name="length"/>-1 of <paramref name="layer"/> (see
+    /// <see cref="CacheAttention.Heads"/>; head g's weights go to <c>scores[g * scoresStride ..]</c>, its output to
+    /// <c>output[g * HeadSize ..]</c>).
     /// </summary>
-    public void Attend(int layer, ReadOnlySpan<float> queries, int heads, int headOffset, int headSize, int length,
+    public void Attend(int layer, ReadOnlySpan<float> queries, int heads, int kvHead, int length,
         Span<float> scores, int scoresStride, Span<float> output)
     {
+        if ((uint)kvHead >= (uint)KvHeads)
+            throw new ArgumentOutOfRangeException(nameof(kvHead), kvHead, $"The cache holds {KvHeads} KV heads.");
         var level = SimdPath.Current;
+        int hs = HeadSize, offset = Offset(kvHead, 0);
         switch (_keys.Floats, _values.Floats)
         {
             case ({ } k, { } v):
-                CacheAttention.Heads<float, float>(queries, heads, k[layer], v[layer], RowLength, headOffset, headSize, length, scores, scoresStride, output, level);
+                CacheAttention.Heads<float, float>(queries, heads, k[layer], v[layer], hs, offset, hs, length, scores, scoresStride, output, level);
                 break;
             case ({ } k, null):
-                CacheAttention.Heads<float, ushort>(queries, heads, k[layer], _values.Halves![layer], RowLength, headOffset, headSize, length, scores, scoresStride, output, level);
+                CacheAttention.Heads<float, ushort>(queries, heads, k[layer], _values.Halves![layer], hs, offset, hs, length, scores, scoresStride, output, level);
                 break;
             case (null, { } v):
-                CacheAttention.Heads<ushort, float>(queries, heads, _keys.Halves![layer], v[layer], RowLength, headOffset, headSize, length, scores, scoresStride, output, level);
+                CacheAttention.Heads<ushort, float>(queries, heads, _keys.Halves![layer], v[layer], hs, offset, hs, length, scores, scoresStride, output, level);
                 break;
             default:
-                CacheAttention.Heads<ushort, ushort>(queries, heads, _keys.Halves![layer], _values.Halves![layer], RowLength, headOffset, headSize, length, scores, scoresStride, output, level);
+                CacheAttention.Heads<ushort, ushort>(queries, heads, _keys.Halves![layer], _values.Halves![layer], hs, offset, hs, length, scores, scoresStride, output, level);
                 break;
         }
+    }
+
+    // Where head h's element 0 at `position` lives in a layer's array.
+    private int Offset(int head, int position) => (head * Capacity + position) * HeadSize;
+
+    private void WriteRow(Side side, int layer, int position, ReadOnlySpan<float> row)
+    {
+        for (var h = 0; h < KvHeads; h++)
+            side.Write(layer, Offset(h, position), row.Slice(h * HeadSize, HeadSize));
+    }
+
+    private void ReadRow(Side side, int layer, int position, Span<float> row)
+    {
+        for (var h = 0; h < KvHeads; h++)
+            side.Read(layer, Offset(h, position), row.Slice(h * HeadSize, HeadSize));
     }
 
     // The keys or the values of every layer: float rows for F32, half bits for F16.
     private sealed class Side
     {
-        public readonly float[][]? Floats;   // (layer) -> (capacity, rowLength) when F32
-        public readonly ushort[][]? Halves;  // (layer) -> (capacity, rowLength) when F16
+        public readonly float[][]? Floats;   // (layer) -> (kvHeads, capacity, headSize) when F32
+        public readonly ushort[][]? Halves;  // (layer) -> (kvHeads, capacity, headSize) when F16
 
         public Side(KvCacheType type, int layers, int elements)
         {
@@ -116,20 +152,20 @@ internal sealed class KvCache
 
         public int Layers { get; }
 
-        public void Write(int layer, int offset, ReadOnlySpan<float> rows)
+        public void Write(int layer, int offset, ReadOnlySpan<float> elements)
         {
             if (Floats is not null)
-                rows.CopyTo(Floats[layer].AsSpan(offset, rows.Length));
+                elements.CopyTo(Floats[layer].AsSpan(offset, elements.Length));
             else
-                Fp16.FromSingle(rows, Halves![layer].AsSpan(offset, rows.Length));
+                Fp16.FromSingle(elements, Halves![layer].AsSpan(offset, elements.Length));
         }
 
-        public void Read(int layer, int offset, Span<float> rows)
+        public void Read(int layer, int offset, Span<float> elements)
         {
             if (Floats is not null)
-                Floats[layer].AsSpan(offset, rows.Length).CopyTo(rows);
+                Floats[layer].AsSpan(offset, elements.Length).CopyTo(elements);
             else
-                Fp16.ToSingle(Halves![layer].AsSpan(offset, rows.Length), rows);
+                Fp16.ToSingle(Halves![layer].AsSpan(offset, elements.Length), elements);
         }
 
         public void Move(int from, int to, int count)

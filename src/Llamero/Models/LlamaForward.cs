@@ -236,7 +236,7 @@ internal sealed class LlamaForward
         {
             var cache = _rowCache[b]!;
             var offset = b * qLen + first * hs;
-            cache.Attend(_attnLayer, _q.AsSpan(offset, heads * hs), heads, kvHead * hs, hs, _rowPosition[b] + 1, scores, _scoresLength,
+            cache.Attend(_attnLayer, _q.AsSpan(offset, heads * hs), heads, kvHead, _rowPosition[b] + 1, scores, _scoresLength,
                 _att.AsSpan(offset, heads * hs));
         }
     }

@@ -31,7 +31,7 @@ public sealed partial class LlamaSession : IModelSession
         _config = model.Config;
         _weights = model.Weights;
         _rope = new Rope(_config.Rope);
-        _cache = new KvCache(_config.BlockCount, contextSize, _config.KvLength, cacheTypes);
+        _cache = new KvCache(_config.BlockCount, contextSize, _config.KvLength, cacheTypes, _config.KvHeadCount);
         _batchCapacity = Math.Min(MaxBatch, contextSize);
         _logits = new float[_config.VocabSize];
         _shiftAngles = new float[_rope.Dimensions];

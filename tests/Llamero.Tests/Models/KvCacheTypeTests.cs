@@ -23,7 +23,7 @@ public class KvCacheTypeTests(ITestOutputHelper output)
     public void An_f16_cache_keeps_each_value_rounded_to_nearest_even_and_halves_the_bytes()
     {
         var f32 = new KvCache(layers: 2, capacity: 8, rowLength: 16, KvCacheOptions.F32);
-        var f16 = new KvCache(layers: 2, capacity: 8, rowLength: 16, KvCacheOptions.F16);
+        var f16 = new KvCache(layers: 2, capacity: 8, rowLength: 16, KvCacheOptions.F16, kvHeads: 2);
         Assert.Equal(2 * 2 * 8 * 16 * 4, f32.ByteSize);
         Assert.Equal(f32.ByteSize / 2, f16.ByteSize);
         Assert.Equal(f32.ByteSize * 3 / 4, new KvCache(2, 8, 16, new KvCacheOptions(KvCacheType.F16, KvCacheType.F32)).ByteSize);
