@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Llamero.Gguf;
@@ -47,8 +48,11 @@ internal sealed partial class Q4_Kx8 : IInterleavedFormat
 
     public static long GroupBytes(int cols) => (long)Blocks(cols) * BlockBytes;
 
-    private static int Blocks(int cols) =>
-        cols > 0 && cols % QK_K == 0 ? cols / QK_K : throw new ArgumentException($"Q4_Kx8: a row of {cols} is not whole super-blocks of {QK_K}.");
+    // Small enough to inline into every Gemv call (a generation step makes one per group of eight rows): the throw is elsewhere.
+    private static int Blocks(int cols) => cols > 0 && cols % QK_K == 0 ? cols / QK_K : ThrowColumns(cols);
+
+    [DoesNotReturn]
+    private static int ThrowColumns(int cols) => throw new ArgumentException($"Q4_Kx8: a row of {cols} is not whole super-blocks of {QK_K}.");
 
     private const int QK_K = 256;
 

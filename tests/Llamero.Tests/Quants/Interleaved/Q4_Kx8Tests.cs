@@ -7,8 +7,9 @@ namespace Llamero.Tests.Quants.Interleaved;
 
 /// <summary>
 /// Q4_Kx8 beyond the layout contract: bytes no quantizer writes (every nibble 15, 6-bit scales and mins at 63,
-/// activations at −128, random scale bits) must still give the plain scalar dot on every path, which proves the int16
-/// sums of the AVX2 kernels cannot overflow and that every bit of the packed scales is decoded.
+/// activations at −128, random scale bits, infinite, NaN and subnormal d or dmin) must still give the plain scalar dot on
+/// every path, and Gemv the bits of Gemm, which proves the int16 sums of the AVX2 kernels cannot overflow, that every bit
+/// of the packed scales is decoded and that the Gemv's fast fp16 widening falls back to the exact one when it must.
 /// </summary>
 public class Q4_Kx8Tests
 {
@@ -50,24 +51,45 @@ public class Q4_Kx8Tests
     {
         const int cols = 768;
         var rng = new Random(11);
-        var plain = new byte[8 * 3 * BlockBytes];
+        var (plain, act) = RandomBlocks(rng, cols / 256);
+        AssertMatches(plain, act, cols);
+    }
+
+    [Theory]
+    [InlineData(0, 0x7C00)] // d +infinity
+    [InlineData(0, 0xFC00)] // d −infinity
+    [InlineData(2, 0x7E00)] // dmin NaN
+    [InlineData(2, 0x0001)] // dmin the smallest subnormal
+    [InlineData(0, 0x83FF)] // d the largest negative subnormal
+    public void Infinite_NaN_or_subnormal_scales_match_the_scalar_dot_and_Gemm(int offset, int half)
+    {
+        const int cols = 512;
+        var (plain, act) = RandomBlocks(new Random(5), cols / 256);
+        // Row 5: a negative d in its first block (its sign must not hide the special half from the kernel's check),
+        // the special half in its second.
+        KQuantHelpers.WriteHalf(plain, 5 * 2 * BlockBytes, -0.75f);
+        BitConverter.TryWriteBytes(plain.AsSpan(5 * 2 * BlockBytes + BlockBytes + offset), (ushort)half);
+        AssertMatches(plain, act, cols);
+    }
+
+    /// <summary>Eight rows of <paramref name="blocks"/> random plain blocks with finite scales, and one random activation row.</summary>
+    private static (byte[] Plain, byte[] Activations) RandomBlocks(Random rng, int blocks)
+    {
+        var plain = new byte[8 * blocks * BlockBytes];
         rng.NextBytes(plain);
         for (var b = 0; b < plain.Length / BlockBytes; b++)
         {
             KQuantHelpers.WriteHalf(plain, b * BlockBytes, (float)(rng.NextDouble() * 2 - 1));
             KQuantHelpers.WriteHalf(plain, b * BlockBytes + 2, (float)rng.NextDouble());
         }
-        var act = new byte[3 * Q8_K.BlockBytes];
-        for (var i = 0; i < 3; i++)
+        var act = new byte[blocks * Q8_K.BlockBytes];
+        for (var i = 0; i < blocks; i++)
         {
             var block = act.AsSpan(i * Q8_K.BlockBytes, Q8_K.BlockBytes);
             BitConverter.TryWriteBytes(block, 0.01f);
-            var qs = new sbyte[256];
-            for (var k = 0; k < 256; k++)
-                qs[k] = (sbyte)rng.Next(-128, 128);
-            WriteQuants(block, qs);
+            WriteQuants(block, Enumerable.Range(0, 256).Select(_ => (sbyte)rng.Next(-128, 128)).ToArray());
         }
-        AssertMatches(plain, act, cols);
+        return (plain, act);
     }
 
     private static byte[] ConstantActivations(int cols, sbyte value)
@@ -111,7 +133,8 @@ public class Q4_Kx8Tests
             for (var r = 0; r < 8; r++)
             {
                 var expected = Q4_K.DotReference(plain.AsSpan(r * rowBytes, rowBytes), act, cols);
-                Assert.True(Math.Abs(results[r] - expected) <= 1e-5 * Math.Max(1, Math.Abs(expected)),
+                // A non-finite plain dot (an infinite or NaN scale) may come out as infinity or NaN, depending on the order of the float steps.
+                Assert.True(Math.Abs(results[r] - expected) <= 1e-5 * Math.Max(1, Math.Abs(expected)) || (!float.IsFinite(expected) && !float.IsFinite(results[r])),
                     $"path {level} row {r}: Gemv {results[r]:R}, scalar dot {expected:R}");
                 for (var b = 0; b < 4; b++)
                     Assert.Equal(BitConverter.SingleToInt32Bits(results[r]), BitConverter.SingleToInt32Bits(batch[8 * b + r]));
