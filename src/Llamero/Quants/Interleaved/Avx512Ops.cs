@@ -44,6 +44,9 @@ internal interface IAvx512Ops
     /// <summary>vpxord.</summary>
     static abstract Vector512<byte> Xor(Vector512<byte> left, Vector512<byte> right);
 
+    /// <summary>vpslld by an immediate.</summary>
+    static abstract Vector512<int> ShiftLeftLogical(Vector512<int> value, [ConstantExpected] byte count);
+
     /// <summary>vpsrlw by an immediate: each 16-bit lane shifted right, zeros in.</summary>
     static abstract Vector512<ushort> ShiftRightLogical(Vector512<ushort> value, [ConstantExpected] byte count);
 
@@ -95,6 +98,9 @@ internal readonly struct Avx512Hardware : IAvx512Ops
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<byte> Xor(Vector512<byte> left, Vector512<byte> right) => Avx512F.Xor(left, right);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> ShiftLeftLogical(Vector512<int> value, [ConstantExpected] byte count) => Avx512F.ShiftLeftLogical(value, count);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<ushort> ShiftRightLogical(Vector512<ushort> value, [ConstantExpected] byte count) => Avx512BW.ShiftRightLogical(value, count);
@@ -151,6 +157,9 @@ internal readonly struct Avx512Emulation : IAvx512Ops
 
     public static Vector512<byte> Xor(Vector512<byte> left, Vector512<byte> right) =>
         Vector512.Create(Avx2.Xor(left.GetLower(), right.GetLower()), Avx2.Xor(left.GetUpper(), right.GetUpper()));
+
+    public static Vector512<int> ShiftLeftLogical(Vector512<int> value, [ConstantExpected] byte count) =>
+        Vector512.Create(Avx2.ShiftLeftLogical(value.GetLower(), count), Avx2.ShiftLeftLogical(value.GetUpper(), count));
 
     public static Vector512<ushort> ShiftRightLogical(Vector512<ushort> value, [ConstantExpected] byte count) =>
         Vector512.Create(Avx2.ShiftRightLogical(value.GetLower(), count), Avx2.ShiftRightLogical(value.GetUpper(), count));

@@ -106,6 +106,12 @@ internal static class Avx512Pairs
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Slot(int unit) => 128 * (unit >> 4) + 64 * ((unit >> 1) & 1) + 16 * ((unit >> 2) & 3) + 8 * (unit & 1);
 
+    /// <summary>vpmaddubsw of the unsigned weight vector at slot <paramref name="slot"/> of <paramref name="weights"/> with the
+    /// activation pair at slot <paramref name="slot"/> (byte 8·slot) of <paramref name="pairs"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<short> MultiplyAddAt<TOps>(ref Vector512<byte> weights, ref byte pairs, nint slot) where TOps : struct, IAvx512Ops =>
+        TOps.MultiplyAddAdjacent(Unsafe.Add(ref weights, slot), Broadcast(ref pairs, 8 * slot).AsSByte());
+
     /// <summary>The 8-byte pair at <paramref name="offset"/> in all eight qwords (row b's 4 bytes in even dwords, row b + 1's in odd).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<long> Broadcast(ref byte pairs, nint offset) =>

@@ -166,17 +166,12 @@ internal sealed partial class Q4_Kx8 : IAvx512Gemm
     {
         ref var qf = ref Unsafe.Add(ref q, first);
         ref var af = ref Unsafe.Add(ref pairs, 8 * first);
-        var s0 = TOps.Add(Product<TOps>(ref qf, ref af, 0), Product<TOps>(ref qf, ref af, 1));
-        var s1 = TOps.Add(Product<TOps>(ref qf, ref af, 2), Product<TOps>(ref qf, ref af, 3));
-        var s2 = TOps.Add(Product<TOps>(ref qf, ref af, 8), Product<TOps>(ref qf, ref af, 9));
-        var s3 = TOps.Add(Product<TOps>(ref qf, ref af, 10), Product<TOps>(ref qf, ref af, 11));
+        var s0 = TOps.Add(Avx512Pairs.MultiplyAddAt<TOps>(ref qf, ref af, 0), Avx512Pairs.MultiplyAddAt<TOps>(ref qf, ref af, 1));
+        var s1 = TOps.Add(Avx512Pairs.MultiplyAddAt<TOps>(ref qf, ref af, 2), Avx512Pairs.MultiplyAddAt<TOps>(ref qf, ref af, 3));
+        var s2 = TOps.Add(Avx512Pairs.MultiplyAddAt<TOps>(ref qf, ref af, 8), Avx512Pairs.MultiplyAddAt<TOps>(ref qf, ref af, 9));
+        var s3 = TOps.Add(Avx512Pairs.MultiplyAddAt<TOps>(ref qf, ref af, 10), Avx512Pairs.MultiplyAddAt<TOps>(ref qf, ref af, 11));
         return TOps.MultiplyAddAdjacent(TOps.Add(TOps.Add(s0, s1), TOps.Add(s2, s3)), scale);
     }
-
-    /// <summary>vpmaddubsw of the nibble vector at slot <paramref name="slot"/> (from <paramref name="q"/>) with its activation pair.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<short> Product<TOps>(ref Vector512<byte> q, ref byte pairs, nint slot) where TOps : struct, IAvx512Ops =>
-        TOps.MultiplyAddAdjacent(Unsafe.Add(ref q, slot), Avx512Pairs.Broadcast(ref pairs, 8 * slot).AsSByte());
 
     /// <summary><see cref="Accumulate"/> for a pair: the mins term Σ_j min_j·(bsum_2j + bsum_2j+1) by one madd per
     /// sub-block, then the two fused multiply-adds.</summary>

@@ -84,26 +84,10 @@ internal sealed partial class Q6_Kx8
                 acc[b] = Vector256.LoadUnsafe(ref Unsafe.Add(ref results, b * resultStride));
         ref var u = ref Unsafe.As<LevelVectors, Vector256<byte>>(ref levels);
         ref var s = ref Unsafe.As<ScaleVectors, Vector256<short>>(ref scales);
-        var dupLow = DuplicateLow();
-        var dupHigh = DuplicateHigh();
         for (nint i = 0; i < blocks; i++)
         {
             ref var wb = ref Unsafe.Add(ref w, i * SuperBlockBytes);
-            for (nint p = 0; p < 8; p++)
-            {
-                var pair = ScalePair(ref wb, p);
-                Unsafe.Add(ref s, PairSlot + p) = pair;
-                Unsafe.Add(ref s, 2 * p) = Avx2.Shuffle(pair.AsByte(), dupLow).AsInt16();
-                Unsafe.Add(ref s, 2 * p + 1) = Avx2.Shuffle(pair.AsByte(), dupHigh).AsInt16();
-            }
-            for (nint g = 0; g < 16; g++)
-            {
-                Decode(ref wb, g, out var l0, out var l1, out var l2, out var l3);
-                Unsafe.Add(ref u, 4 * g) = l0;
-                Unsafe.Add(ref u, 4 * g + 1) = l1;
-                Unsafe.Add(ref u, 4 * g + 2) = l2;
-                Unsafe.Add(ref u, 4 * g + 3) = l3;
-            }
+            DecodeBlock(ref wb, ref u, ref s);
             ref var y0 = ref Unsafe.Add(ref y, i * Q8_K.BlockBytes);
             var d = RowScales(ref wb);
             var b = 0;
@@ -128,6 +112,29 @@ internal sealed partial class Q6_Kx8
         }
         for (var b = 0; b < count; b++)
             acc[b].StoreUnsafe(ref Unsafe.Add(ref results, b * resultStride));
+    }
+
+    /// <summary>A super-block's scale vectors (<see cref="ScaleVectors"/>) and 64 level vectors (<see cref="LevelVectors"/>), decoded once for a Gemm pass.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DecodeBlock(ref byte wb, ref Vector256<byte> u, ref Vector256<short> s)
+    {
+        var dupLow = DuplicateLow();
+        var dupHigh = DuplicateHigh();
+        for (nint p = 0; p < 8; p++)
+        {
+            var pair = ScalePair(ref wb, p);
+            Unsafe.Add(ref s, PairSlot + p) = pair;
+            Unsafe.Add(ref s, 2 * p) = Avx2.Shuffle(pair.AsByte(), dupLow).AsInt16();
+            Unsafe.Add(ref s, 2 * p + 1) = Avx2.Shuffle(pair.AsByte(), dupHigh).AsInt16();
+        }
+        for (nint g = 0; g < 16; g++)
+        {
+            Decode(ref wb, g, out var l0, out var l1, out var l2, out var l3);
+            Unsafe.Add(ref u, 4 * g) = l0;
+            Unsafe.Add(ref u, 4 * g + 1) = l1;
+            Unsafe.Add(ref u, 4 * g + 2) = l2;
+            Unsafe.Add(ref u, 4 * g + 3) = l3;
+        }
     }
 
     /// <summary>Σ over the 16 groups of four activation rows against the decoded super-block.</summary>

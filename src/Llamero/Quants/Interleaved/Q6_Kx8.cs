@@ -132,15 +132,7 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
     {
         if (count == 0)
             return;
-        // Result rows may not overlap (a stride under 8 is fine for one row).
-        if (count < 0 || activationStride < 0 || (count > 1 && resultStride < Rows))
-            throw new ArgumentException($"Q6_Kx8 Gemm: count {count}, activation stride {activationStride}, result stride {resultStride} (at least {Rows}).");
-        var rowBytes = Q8_K.BlockBytes * (cols / KQuantHelpers.BlockSize);
-        if (activationStride < rowBytes || activations.Length < (long)(count - 1) * activationStride + rowBytes
-            || results.Length < (long)(count - 1) * resultStride + Rows)
-            throw new ArgumentException($"Q6_Kx8 Gemm: {count} activation rows {activationStride} bytes apart need {(long)(count - 1) * activationStride + rowBytes} bytes " +
-                $"(have {activations.Length}) and {(long)(count - 1) * resultStride + Rows} results (have {results.Length}).");
-        var blocks = CheckGemv(group.Length, rowBytes, cols, Rows);
+        var blocks = CheckGemm(group.Length, activations.Length, activationStride, count, cols, results.Length, resultStride);
         ref var w = ref MemoryMarshal.GetReference(group);
         ref var y = ref MemoryMarshal.GetReference(activations);
         ref var r = ref MemoryMarshal.GetReference(results);
@@ -153,7 +145,10 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
             var rows = Math.Min(GemmRows, count - b0);
             switch (kernel)
             {
-                case KernelKind.Avx512 or KernelKind.Avx2:
+                case KernelKind.Avx512:
+                    GemmAvx512<Avx512Hardware>(ref w, ref yb, activationStride, rows, blocks, ref rb, resultStride, resume);
+                    break;
+                case KernelKind.Avx2:
                     GemmAvx2(ref w, ref yb, activationStride, rows, blocks, ref rb, resultStride, resume);
                     break;
                 case KernelKind.Vector256 or KernelKind.Vector128 when rows == 1:
@@ -263,6 +258,20 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
                     | Vector128.ShiftLeft(Vector128.ShiftRightLogical(q3, 4), 4) | Vector128.ShiftLeft(Vector128.ShiftRightLogical(q4, 4), 6))
                     .CopyTo(block[(PlainQhOffset + 32 * half + part)..]);
             }
+    }
+
+    /// <summary>Validates a (ranged) Gemm's spans (<paramref name="count"/> &gt; 0) and returns the super-blocks per row.</summary>
+    private static int CheckGemm(int groupLength, int activationLength, int activationStride, int count, int cols, int resultLength, int resultStride)
+    {
+        // Result rows may not overlap (a stride under 8 is fine for one row).
+        if (count < 0 || activationStride < 0 || (count > 1 && resultStride < Rows))
+            throw new ArgumentException($"Q6_Kx8 Gemm: count {count}, activation stride {activationStride}, result stride {resultStride} (at least {Rows}).");
+        var rowBytes = Q8_K.BlockBytes * (cols / KQuantHelpers.BlockSize);
+        if (activationStride < rowBytes || activationLength < (long)(count - 1) * activationStride + rowBytes
+            || resultLength < (long)(count - 1) * resultStride + Rows)
+            throw new ArgumentException($"Q6_Kx8 Gemm: {count} activation rows {activationStride} bytes apart need {(long)(count - 1) * activationStride + rowBytes} bytes " +
+                $"(have {activationLength}) and {(long)(count - 1) * resultStride + Rows} results (have {resultLength}).");
+        return CheckGemv(groupLength, rowBytes, cols, Rows);
     }
 
     private static int CheckShape(int cols, int groupLength, int plainLength)
