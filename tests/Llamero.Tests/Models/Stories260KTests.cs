@@ -95,11 +95,24 @@ public class Stories260KTests
         using var session = model.CreateSession(128);
         var token = new[] { 1 };
         for (var i = 0; i < 8; i++)
-            session.Evaluate(token); // warm up: JIT, pools, buffers
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 16; i++)
-            session.Evaluate(token);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            session.Evaluate(token); // warm up: JIT, pools, buffers, attention scratch
+        long allocated;
+        var attempts = 0;
+        bool interrupted;
+        do
+        {
+            // A test elsewhere that changes the thread count meanwhile starts a new worker pool, which says nothing
+            // about the forward pass (see ForwardAllocationTests): measure again then.
+            var changes = Llamero.Kernels.MatMul.ThreadChanges;
+            session.Truncate(8);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 16; i++)
+                session.Evaluate(token);
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            interrupted = Llamero.Kernels.MatMul.ThreadChanges != changes;
+        }
+        while (interrupted && ++attempts < 10);
+        Assert.Equal(0, allocated);
     }
 
     [Fact]
