@@ -23,10 +23,17 @@ public sealed unsafe class RepackedWeights : IDisposable
     /// Regions of at least this size start on a 2 MiB boundary and ask for transparent huge pages: token generation
     /// streams every byte of them once per token, and on 4 KiB pages one thread read them ~15% slower (a TLB walk and a
     /// cold hardware prefetcher at every 4 KiB boundary; benchmarks <c>-- gemv-stream</c>). A hint: where THP is off
-    /// the region simply stays on small pages, and where huge pages are dear to fault in it is filled on small pages and
-    /// collapsed later (<see cref="HugePageBacking"/>).
+    /// the region simply stays on small pages. The price is at load where huge pages are dear to fault in (a virtual
+    /// machine whose host has taken the memory back: ~3 ms per MB against 0.5 on small pages): there the region is filled
+    /// on small pages and collapsed later (<see cref="HugePageBacking"/>); <see cref="HugePagesVariable"/>=0 turns the
+    /// request off altogether.
     /// </summary>
     internal const int HugePageBytes = 2 << 20;
+
+    /// <summary>Environment variable that, set to 0, keeps the repacked weights on small pages.</summary>
+    public const string HugePagesVariable = "LLAMERO_HUGEPAGES";
+
+    private static readonly bool AskHugePages = Environment.GetEnvironmentVariable(HugePagesVariable) != "0";
 
     private readonly Func<Gguf.GgmlType, WeightLayout?> _layoutFor;
     private readonly List<(nint Pointer, long Bytes)> _regions = [];
@@ -123,7 +130,7 @@ public sealed unsafe class RepackedWeights : IDisposable
     // A region of huge-page size on huge pages while they are cheap to fault in (`backing` watches), else on small pages.
     private byte* Allocate(long total, out HugePageBacking? backing)
     {
-        var huge = total >= HugePageBytes;
+        var huge = AskHugePages && total >= HugePageBytes;
         var region = (byte*)NativeMemory.AlignedAlloc((nuint)total, (nuint)(huge ? HugePageBytes : PageAlignment));
         _regions.Add(((nint)region, total));
         backing = huge ? HugePageBacking.Advise(region, total) : null;
