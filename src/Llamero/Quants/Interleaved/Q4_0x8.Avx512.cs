@@ -20,19 +20,6 @@ internal sealed partial class Q4_0x8 : IAvx512Gemm
         private Vector512<byte> _element0;
     }
 
-    [InlineArray(GemmRows / 2)]
-    private struct PairAccumulators
-    {
-        private Vector512<float> _element0;
-    }
-
-    /// <summary>One block's 32 quants of two activation rows, interleaved by <see cref="Avx512Pairs.InterleaveHalf{TOps}"/>.</summary>
-    [InlineArray(2)]
-    private struct PairQuants
-    {
-        private Vector512<byte> _element0;
-    }
-
     /// <inheritdoc cref="IAvx512Gemm.GemmAvx512"/>
     public static void GemmAvx512<TOps>(ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
         Span<float> results, int resultStride, Span<float> carry, RowRange range) where TOps : struct, IAvx512Ops
@@ -42,41 +29,45 @@ internal sealed partial class Q4_0x8 : IAvx512Gemm
             ref MemoryMarshal.GetReference(results), resultStride, (range & RowRange.First) == 0);
     }
 
-    /// <summary>Every activation row, <see cref="GemmRows"/> at a time, the scales widened as <see cref="GemmAvx2"/> widens them.</summary>
+    /// <summary>Every activation row, the scales widened as <see cref="GemmAvx2"/> widens them.</summary>
     private static void GemmAvx512<TOps>(ref byte g, ref byte a, int stride, int count, int blocks, ref float y, int resultStride, bool resume)
         where TOps : struct, IAvx512Ops
     {
-        var exact = HasInfiniteOrNaNScale(ref g, blocks);
-        for (var b = 0; b < count; b += GemmRows)
-        {
-            ref var ab = ref Unsafe.Add(ref a, (nint)b * stride);
-            ref var yb = ref Unsafe.Add(ref y, (nint)b * resultStride);
-            var rows = Math.Min(GemmRows, count - b);
-            if (exact)
-                GemmRowsAvx512<TOps, ExactScales>(ref g, ref ab, stride, rows, blocks, ref yb, resultStride, resume);
-            else
-                GemmRowsAvx512<TOps, FiniteScales>(ref g, ref ab, stride, rows, blocks, ref yb, resultStride, resume);
-        }
+        if (HasInfiniteOrNaNScale(ref g, blocks))
+            GemmRowsAvx512<TOps, ExactScales>(ref g, ref a, stride, count, blocks, ref y, resultStride, resume);
+        else
+            GemmRowsAvx512<TOps, FiniteScales>(ref g, ref a, stride, count, blocks, ref y, resultStride, resume);
     }
 
     /// <summary>
-    /// Up to <see cref="GemmRows"/> activation rows two at a time (an odd last row runs <see cref="GemmRowsAvx2{TScales}"/>,
-    /// the same steps): 8·Σa of each row's blocks computed ahead as by the AVX2 kernel, each weight block spread once,
-    /// each pair's quants interleaved once per block.
+    /// Activation rows two at a time, <see cref="GemmRows"/> per pass (an odd last row runs <see cref="GemmRowsAvx2{TScales}"/>,
+    /// the same steps): 8·Σa of each row's blocks computed ahead as by the AVX2 kernel, each weight block spread once per
+    /// pass, each pair's quants interleaved once per block.
     /// </summary>
+    private static void GemmRowsAvx512<TOps, TScales>(ref byte g, ref byte a, int stride, int count, int blocks, ref float y, int resultStride, bool resume)
+        where TOps : struct, IAvx512Ops where TScales : struct, IScales
+    {
+        for (var b0 = 0; b0 < count - 1; b0 += GemmRows)
+            PairsAvx512<TOps, TScales>(ref g, ref Unsafe.Add(ref a, (nint)b0 * stride), stride, Math.Min(GemmRows, count - b0) / 2, blocks,
+                ref Unsafe.Add(ref y, (nint)b0 * resultStride), resultStride, resume);
+        if ((count & 1) != 0)
+            GemmRowsAvx2<TScales>(ref g, ref Unsafe.Add(ref a, (nint)(count - 1) * stride), stride, 1, blocks, ref Unsafe.Add(ref y, (nint)(count - 1) * resultStride),
+                resultStride, resume);
+    }
+
+    /// <summary><paramref name="pairs"/> (at most <see cref="Avx512Pairs.MaxPairs"/>) pairs of activation rows.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     [SkipLocalsInit]
-    private static void GemmRowsAvx512<TOps, TScales>(ref byte g, ref byte a, int stride, int rows, int blocks, ref float y, int resultStride, bool resume)
+    private static void PairsAvx512<TOps, TScales>(ref byte g, ref byte a, int stride, int pairs, int blocks, ref float y, int resultStride, bool resume)
         where TOps : struct, IAvx512Ops where TScales : struct, IScales
     {
         Span<int> eightSums = stackalloc int[GemmRows * SumChunkBlocks];
         ref var sums = ref MemoryMarshal.GetReference(eightSums);
         Unsafe.SkipInit(out WideNibbles nibbles);
-        Unsafe.SkipInit(out PairAccumulators acc);
-        Unsafe.SkipInit(out PairQuants quants);
+        Unsafe.SkipInit(out Avx512Accumulators acc);
+        Unsafe.SkipInit(out Avx512HalfPair quants);
         ref var wn = ref Unsafe.As<WideNibbles, Vector512<byte>>(ref nibbles);
-        ref var q = ref Unsafe.As<PairQuants, byte>(ref quants);
-        var pairs = rows / 2;
+        ref var q = ref Unsafe.As<Avx512HalfPair, byte>(ref quants);
         for (var p = 0; p < pairs; p++)
             acc[p] = resume ? Avx512Pairs.Load<TOps>(ref Unsafe.Add(ref y, (nint)2 * p * resultStride), ref Unsafe.Add(ref y, (nint)(2 * p + 1) * resultStride)) : default;
         for (var k0 = 0; k0 < blocks; k0 += SumChunkBlocks)
@@ -105,9 +96,6 @@ internal sealed partial class Q4_0x8 : IAvx512Gemm
         }
         for (var p = 0; p < pairs; p++)
             Avx512Pairs.Store<TOps>(acc[p], ref Unsafe.Add(ref y, (nint)2 * p * resultStride), ref Unsafe.Add(ref y, (nint)(2 * p + 1) * resultStride));
-        if ((rows & 1) != 0)
-            GemmRowsAvx2<TScales>(ref g, ref Unsafe.Add(ref a, (nint)(rows - 1) * stride), stride, 1, blocks, ref Unsafe.Add(ref y, (nint)(rows - 1) * resultStride),
-                resultStride, resume);
     }
 
     /// <summary>The block's four nibble chunks (at <paramref name="chunks"/>) split and spread to their units' pair slots.</summary>
