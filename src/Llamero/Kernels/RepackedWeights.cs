@@ -23,9 +23,17 @@ public sealed unsafe class RepackedWeights : IDisposable
     /// Regions of at least this size start on a 2 MiB boundary and ask for transparent huge pages: token generation
     /// streams every byte of them once per token, and on 4 KiB pages one thread read them ~15% slower (a TLB walk and a
     /// cold hardware prefetcher at every 4 KiB boundary; benchmarks <c>-- gemv-stream</c>). A hint: where THP is off
-    /// the region simply stays on small pages.
+    /// the region simply stays on small pages. The price is at load: fresh huge pages are zeroed as they are mapped,
+    /// which in a virtual machine whose host has not yet backed that memory cost up to ~3 ms per MB (1.9 s for
+    /// TinyLlama's 600 MB, one thread) where small, recently freed pages cost 0.1 ms; <see cref="HugePagesVariable"/>=0
+    /// turns the request off.
     /// </summary>
     internal const int HugePageBytes = 2 << 20;
+
+    /// <summary>Environment variable that, set to 0, keeps the repacked weights on small pages.</summary>
+    public const string HugePagesVariable = "LLAMERO_HUGEPAGES";
+
+    private static readonly bool AskHugePages = Environment.GetEnvironmentVariable(HugePagesVariable) != "0";
 
     private readonly Func<Gguf.GgmlType, WeightLayout?> _layoutFor;
     private readonly List<(nint Pointer, long Bytes)> _regions = [];
@@ -120,7 +128,7 @@ public sealed unsafe class RepackedWeights : IDisposable
 
     private byte* Allocate(long total)
     {
-        var huge = total >= HugePageBytes;
+        var huge = AskHugePages && total >= HugePageBytes;
         var region = (byte*)NativeMemory.AlignedAlloc((nuint)total, (nuint)(huge ? HugePageBytes : PageAlignment));
         if (huge)
             MemoryAdvice.Advise((nint)region, total, MemoryAdvice.HugePage, wholePagesOnly: true);
