@@ -116,4 +116,9 @@ internal static class Avx512Pairs
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<long> Broadcast(ref byte pairs, nint offset) =>
         Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref pairs, offset)));
+
+    /// <summary>Two floats as one pair in every qword: <paramref name="first"/> in even dwords, <paramref name="second"/> in odd.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> FloatPair(float first, float second) =>
+        Vector512.Create((long)(uint)BitConverter.SingleToInt32Bits(first) | ((long)BitConverter.SingleToInt32Bits(second) << 32)).AsSingle();
 }

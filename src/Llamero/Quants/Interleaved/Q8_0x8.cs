@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using System.Runtime.InteropServices;
 using Llamero.Gguf;
 using Llamero.Kernels;
@@ -95,16 +96,16 @@ internal sealed partial class Q8_0x8 : IInterleavedFormat
         int cols, Span<float> results, int resultStride, Span<float> carry, RowRange range)
     {
         var resume = (range & RowRange.First) == 0;
-        var (blocks, rowBytes) = CheckGroup(group.Length, cols);
-        if (count < 1 || (count > 1 && (activationStride < rowBytes || resultStride < Rows)))
-            throw new ArgumentException($"Q8_0x8 Gemm: {count} activation rows {activationStride} bytes apart (a row is {rowBytes}), " +
-                $"results {resultStride} floats apart (a group is {Rows}).");
-        CheckLength(activations.Length, (long)(count - 1) * activationStride + rowBytes, "activations");
-        CheckLength(results.Length, (long)(count - 1) * resultStride + Rows, "results");
+        var blocks = CheckGemm(group.Length, activations.Length, activationStride, count, cols, results.Length, resultStride);
         fixed (byte* w = group)
         fixed (byte* a = activations)
         fixed (float* y = results)
         {
+            if (level == SimdLevel.Avx512 && Avx512BW.IsSupported)
+            {
+                Avx512Gemm<Avx512Hardware>(w, a, activationStride, count, blocks, y, resultStride, resume);
+                return;
+            }
             if (Avx2Path(level))
             {
                 Avx2Gemm(w, a, activationStride, count, blocks, y, resultStride, resume);
@@ -139,7 +140,7 @@ internal sealed partial class Q8_0x8 : IInterleavedFormat
             ScalarGemv(w, a, blocks, y, resume);
     }
 
-    // AVX-512 has no kernel of its own: it runs AVX2's (every AVX-512 CPU has AVX2 and FMA).
+    // Gemv at AVX-512 runs AVX2's kernel (every AVX-512 CPU has AVX2 and FMA); Gemm has its own (Q8_0x8.Avx512.cs).
     private static bool Avx2Path(SimdLevel level) => level >= SimdLevel.Avx2;
 
     /// <summary>The specification: per row, each block's exact integer sum times d_w·d_a, added with an FMA as
@@ -168,6 +169,18 @@ internal sealed partial class Q8_0x8 : IInterleavedFormat
         }
         for (var j = 0; j < Rows; j++)
             y[j] = sums[j];
+    }
+
+    /// <summary>Validates a (ranged) Gemm's spans and returns the blocks per row.</summary>
+    private static int CheckGemm(int groupLength, int activationLength, int activationStride, int count, int cols, int resultLength, int resultStride)
+    {
+        var (blocks, rowBytes) = CheckGroup(groupLength, cols);
+        if (count < 1 || (count > 1 && (activationStride < rowBytes || resultStride < Rows)))
+            throw new ArgumentException($"Q8_0x8 Gemm: {count} activation rows {activationStride} bytes apart (a row is {rowBytes}), " +
+                $"results {resultStride} floats apart (a group is {Rows}).");
+        CheckLength(activationLength, (long)(count - 1) * activationStride + rowBytes, "activations");
+        CheckLength(resultLength, (long)(count - 1) * resultStride + Rows, "results");
+        return blocks;
     }
 
     private static int Blocks(int cols) => BlockRows.Count(cols, BlockSize, GgmlType.Q8_0);

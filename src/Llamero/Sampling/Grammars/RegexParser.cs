@@ -45,7 +45,7 @@ internal sealed class RegexParser
             throw parser.Error("a pattern must start with '^' and end with '$' (llama.cpp's rule: unanchored patterns match anywhere in the string, which a grammar cannot say)");
         parser._pos = 1;
         var node = parser.ParseChoice(0);
-        if (node is RegexChoice && parser._endAnchored)
+        if (parser._topLevelChoice && parser._endAnchored)
             throw parser.Error("'|' at the top level makes '^' bind to the first option and '$' to the last only; write '^(a|b)$'");
         if (parser._pos < pattern.Length && pattern[parser._pos] == ')')
             throw parser.Error($"unmatched ')' at offset {parser._pos}");
@@ -55,6 +55,9 @@ internal sealed class RegexParser
     }
 
     private bool _endAnchored;
+
+    // Whether '|' splits the pattern itself (not inside a group): then ^ and $ anchor only the outer options.
+    private bool _topLevelChoice;
 
     private bool AtEnd => _pos >= _pattern.Length;
 
@@ -70,6 +73,7 @@ internal sealed class RegexParser
             _pos++;
             options.Add(ParseSequence(depth));
         }
+        _topLevelChoice |= depth == 0 && options.Count > 1;
         return options.Count == 1 ? options[0] : new RegexChoice(options);
     }
 
