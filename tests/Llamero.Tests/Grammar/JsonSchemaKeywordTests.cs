@@ -84,6 +84,7 @@ public class JsonSchemaKeywordTests
              "required": ["c"]}
             """;
         AssertClassifies(schema, ["""{"c":"red"}""", """{"c":"green"}"""], ["""{"c":"blue"}""", """{"c":{}}"""]);
+        AssertClassifies("""{"$defs":{"n":{"type":"integer","maximum":3}},"allOf":[{"$ref":"#/$defs/n"}],"nullable":true}""", ["3", "null"], ["4", "{}"]);
     }
 
     [Theory]

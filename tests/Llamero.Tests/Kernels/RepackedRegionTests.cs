@@ -6,7 +6,7 @@ namespace Llamero.Tests.Kernels;
 
 /// <summary>
 /// Where <see cref="RepackedWeights"/> puts the repacked matrices: a region of at least 2 MiB starts on a 2 MiB
-/// boundary (so transparent huge pages can back all of it), a smaller one on a page; either way the matrix multiplies
+/// boundary (so transparent huge pages can back all of it; unless LLAMERO_HUGEPAGES=0), a smaller one on a page; either way the matrix multiplies
 /// as the plain one does.
 /// </summary>
 [Collection(nameof(MatMulThreads))]
@@ -18,6 +18,8 @@ public class RepackedRegionTests
     public void Region_starts_on_the_boundary_its_size_calls_for(int rows, int alignment)
     {
         const int cols = 1024;
+        if (Environment.GetEnvironmentVariable(RepackedWeights.HugePagesVariable) == "0")
+            alignment = 4096; // huge pages turned off: every region on a page
         var (plain, _) = MatMulTests.MakeWeights(GgmlType.Q8_0, rows, cols);
         using (plain)
         {
@@ -25,7 +27,6 @@ public class RepackedRegionTests
             var matrix = repacked.Repack(in plain.Matrix);
             Assert.NotNull(matrix.Layout);
             Assert.Equal(0, matrix.Data % alignment);
-            Assert.Equal(rows * (long)GgmlTypes.Get(GgmlType.Q8_0).RowBytes(cols) >= RepackedWeights.HugePageBytes, alignment == RepackedWeights.HugePageBytes);
 
             var x = Quants.QuantRows.Make("gaussian", cols, seed: rows);
             var expected = new float[rows];

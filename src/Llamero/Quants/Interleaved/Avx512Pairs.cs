@@ -13,6 +13,9 @@ namespace Llamero.Quants.Interleaved;
 /// </summary>
 internal static class Avx512Pairs
 {
+    /// <summary>Activation-row pairs whose accumulators one Gemm pass keeps (<see cref="Avx512Accumulators"/>).</summary>
+    public const int MaxPairs = 8;
+
     /// <summary>vpermd control that puts dword r of the low half in dwords 2r and 2r + 1.</summary>
     private static Vector512<int> SpreadControl
     {
@@ -121,4 +124,18 @@ internal static class Avx512Pairs
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> FloatPair(float first, float second) =>
         Vector512.Create((long)(uint)BitConverter.SingleToInt32Bits(first) | ((long)BitConverter.SingleToInt32Bits(second) << 32)).AsSingle();
+}
+
+/// <summary>The float accumulators of up to eight activation-row pairs (a 16-row tile) of an AVX-512 Gemm pass.</summary>
+[InlineArray(Avx512Pairs.MaxPairs)]
+internal struct Avx512Accumulators
+{
+    private Vector512<float> _element0;
+}
+
+/// <summary>One 32-byte run (a Q8_0 block's quants) of two activation rows, interleaved by <see cref="Avx512Pairs.InterleaveHalf{TOps}"/>.</summary>
+[InlineArray(2)]
+internal struct Avx512HalfPair
+{
+    private Vector512<byte> _element0;
 }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using Llamero.Gguf;
 using Llamero.Kernels;
 
@@ -115,17 +116,31 @@ internal sealed partial class Q4_0x8 : IInterleavedFormat
     /// <inheritdoc />
     public static bool HasGemmRange => true;
 
+    /// <summary>Validates a (ranged) Gemm's spans and returns the blocks per row.</summary>
+    private static int CheckGemm(int groupLength, int activationLength, int activationStride, int count, int cols, int resultLength, int resultStride)
+    {
+        var blocks = Blocks(cols);
+        var rowBytes = blocks * ActivationBlockBytes;
+        if (count < 1 || activationStride < rowBytes || resultStride < Rows || groupLength < blocks * GroupBlockBytes
+            || (long)(count - 1) * activationStride + rowBytes > activationLength || (long)(count - 1) * resultStride + Rows > resultLength)
+            ThrowSizes(groupLength, activationLength, count, activationStride, resultLength, resultStride, cols);
+        return blocks;
+    }
+
     // GemmCarry stays 0: one float accumulator per row, which between ranges is the result itself.
     /// <inheritdoc />
     public static void GemmRange(SimdLevel level, ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
         Span<float> results, int resultStride, Span<float> carry, RowRange range)
     {
-        var blocks = Blocks(cols);
+        var blocks = CheckGemm(group.Length, activations.Length, activationStride, count, cols, results.Length, resultStride);
         var rowBytes = blocks * ActivationBlockBytes;
-        if (count < 1 || activationStride < rowBytes || resultStride < Rows || group.Length < blocks * GroupBlockBytes
-            || (long)(count - 1) * activationStride + rowBytes > activations.Length || (long)(count - 1) * resultStride + Rows > results.Length)
-            ThrowSizes(group.Length, activations.Length, count, activationStride, results.Length, resultStride, cols);
         var resume = (range & RowRange.First) == 0;
+        if (level is SimdLevel.Avx512 && Avx512BW.IsSupported)
+        {
+            GemmAvx512<Avx512Hardware>(ref MemoryMarshal.GetReference(group), ref MemoryMarshal.GetReference(activations), activationStride, count, blocks,
+                ref MemoryMarshal.GetReference(results), resultStride, resume);
+            return;
+        }
         if (level is SimdLevel.Avx512 or SimdLevel.Avx2)
         {
             GemmAvx2(ref MemoryMarshal.GetReference(group), ref MemoryMarshal.GetReference(activations), activationStride, count, blocks,

@@ -12,8 +12,7 @@ namespace Llamero.Quants.Interleaved;
 // activation rows once; then each pair costs one broadcast load, one vpmaddubsw and one vpaddw per 4-byte unit.
 internal sealed partial class Q4_Kx8 : IAvx512Gemm
 {
-    /// <summary>Activation-row pairs whose float accumulators live on the stack at once (InterleavedKernel's tile is 16 rows).</summary>
-    private const int WidePairs = 8;
+    private const int WidePairs = Avx512Pairs.MaxPairs;
 
     /// <summary>A super-block's nibble vectors spread to both activation rows, in the activations' pair-slot order:
     /// entry m is the unit whose activation pair sits at byte 8m of <see cref="Avx512Q8KPair"/>.</summary>
@@ -28,12 +27,6 @@ internal sealed partial class Q4_Kx8 : IAvx512Gemm
     private struct WideScales
     {
         private Vector512<short> _element0;
-    }
-
-    [InlineArray(WidePairs)]
-    private struct WideAccumulators
-    {
-        private Vector512<float> _element0;
     }
 
     /// <inheritdoc cref="IAvx512Gemm.GemmAvx512"/>
@@ -61,8 +54,8 @@ internal sealed partial class Q4_Kx8 : IAvx512Gemm
         Unsafe.SkipInit(out WideScales ws);
         Unsafe.SkipInit(out WideNibbles nibbles);
         Unsafe.SkipInit(out Avx512Q8KPair act);
-        Unsafe.SkipInit(out WideAccumulators acc);
-        Unsafe.SkipInit(out WideAccumulators accMin);
+        Unsafe.SkipInit(out Avx512Accumulators acc);
+        Unsafe.SkipInit(out Avx512Accumulators accMin);
         var pairs = count / 2;
         var resume = (range & RowRange.First) == 0;
         for (var p0 = 0; p0 < pairs; p0 += WidePairs)

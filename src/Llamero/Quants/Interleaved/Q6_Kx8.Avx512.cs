@@ -27,12 +27,6 @@ internal sealed partial class Q6_Kx8 : IAvx512Gemm
         private Vector512<short> _element0;
     }
 
-    [InlineArray(GemmRows / 2)]
-    private struct PairAccumulators
-    {
-        private Vector512<float> _element0;
-    }
-
     /// <inheritdoc cref="IAvx512Gemm.GemmAvx512"/>
     public static void GemmAvx512<TOps>(ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
         Span<float> results, int resultStride, Span<float> carry, RowRange range) where TOps : struct, IAvx512Ops
@@ -59,7 +53,7 @@ internal sealed partial class Q6_Kx8 : IAvx512Gemm
         Unsafe.SkipInit(out WideLevels levels);
         Unsafe.SkipInit(out WideScales scales);
         Unsafe.SkipInit(out Avx512Q8KPair act);
-        Unsafe.SkipInit(out PairAccumulators acc);
+        Unsafe.SkipInit(out Avx512Accumulators acc);
         ref var l = ref Unsafe.As<WideLevels, Vector512<byte>>(ref levels);
         ref var s = ref Unsafe.As<WideScales, Vector512<short>>(ref scales);
         var pairs = count / 2;

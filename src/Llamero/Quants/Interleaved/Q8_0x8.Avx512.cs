@@ -13,8 +13,7 @@ namespace Llamero.Quants.Interleaved;
 // included), then vpmaddwd by ones and the float step acc = fma(d_w·d_a, float(sum), acc).
 internal sealed unsafe partial class Q8_0x8 : IAvx512Gemm
 {
-    /// <summary>Activation-row pairs whose float accumulators live on the stack at once.</summary>
-    private const int WidePairs = 8;
+    private const int WidePairs = Avx512Pairs.MaxPairs;
 
     /// <summary>A block's eight |w| slices (then their sign masks) spread to both activation rows, at the pair slots of their
     /// units (slice s = unit s: slots 0, 1, 8, 9, 2, 3, 10, 11).</summary>
@@ -26,19 +25,6 @@ internal sealed unsafe partial class Q8_0x8 : IAvx512Gemm
 
     // Slots of units 0..7 span 12 entries (see Avx512Pairs.Slot).
     private const int SlotSpan = 12;
-
-    [InlineArray(WidePairs)]
-    private struct WideAccumulators
-    {
-        private Vector512<float> _element0;
-    }
-
-    /// <summary>One block's 32 quants of two activation rows, interleaved by <see cref="Avx512Pairs.InterleaveHalf{TOps}"/>.</summary>
-    [InlineArray(2)]
-    private struct PairQuants
-    {
-        private Vector512<byte> _element0;
-    }
 
     /// <inheritdoc cref="IAvx512Gemm.GemmAvx512"/>
     public static void GemmAvx512<TOps>(ReadOnlySpan<byte> group, ReadOnlySpan<byte> activations, int activationStride, int count, int cols,
@@ -62,11 +48,11 @@ internal sealed unsafe partial class Q8_0x8 : IAvx512Gemm
         where TOps : struct, IAvx512Ops
     {
         Unsafe.SkipInit(out WideSlices slices);
-        Unsafe.SkipInit(out WideAccumulators acc);
-        Unsafe.SkipInit(out PairQuants quants);
+        Unsafe.SkipInit(out Avx512Accumulators acc);
+        Unsafe.SkipInit(out Avx512HalfPair quants);
         ref var abs = ref Unsafe.As<WideSlices, Vector512<byte>>(ref slices);
         ref var neg = ref Unsafe.Add(ref abs, SlotSpan);
-        ref var q = ref Unsafe.As<PairQuants, byte>(ref quants);
+        ref var q = ref Unsafe.As<Avx512HalfPair, byte>(ref quants);
         var pairs = count / 2;
         for (var p0 = 0; p0 < pairs; p0 += WidePairs)
         {

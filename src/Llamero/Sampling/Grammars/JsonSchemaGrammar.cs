@@ -314,7 +314,8 @@ public static class JsonSchemaGrammar
         {
             if (parts.ValueKind != JsonValueKind.Array || parts.GetArrayLength() == 0)
                 throw new JsonSchemaException("'allOf' must be a non-empty array", path);
-            var constraints = schema.EnumerateObject().Where(p => p.Name != "allOf" && p.Name != "nullable" && !IsAnnotation(p.Name)).ToList();
+            var constraints = schema.EnumerateObject()
+                .Where(p => p.Name is not ("allOf" or "nullable" or "$defs" or "definitions") && !IsAnnotation(p.Name)).ToList();
             if (parts.GetArrayLength() == 1 && constraints.Count == 0)
                 return Visit(parts[0], path + "/allOf/0", name);
             var merged = new JsonSchemaObjectParts();

@@ -18,6 +18,9 @@ internal sealed class RegexParser
 
     private const int MaxDepth = 100;
 
+    private const string AnchorsRequired =
+        "a pattern must start with '^' and end with '$' (llama.cpp's rule; without them it would match anywhere inside the string)";
+
     private static readonly CodePointSet s_digits = CodePointSet.Range('0', '9');
     private static readonly CodePointSet s_word = CodePointSet.FromRanges([('0', '9'), ('A', 'Z'), ('_', '_'), ('a', 'z')]);
     private static readonly CodePointSet s_space = CodePointSet.FromRanges(
@@ -31,6 +34,11 @@ internal sealed class RegexParser
     private readonly string _path;
     private int _pos;
 
+    private bool _endAnchored;
+
+    // Whether '|' splits the pattern itself (not inside a group): then ^ and $ anchor only the outer options.
+    private bool _topLevelChoice;
+
     private RegexParser(string pattern, string path)
     {
         _pattern = pattern;
@@ -42,7 +50,7 @@ internal sealed class RegexParser
     {
         var parser = new RegexParser(pattern, path);
         if (!pattern.StartsWith('^'))
-            throw parser.Error("a pattern must start with '^' and end with '$' (llama.cpp's rule: unanchored patterns match anywhere in the string, which a grammar cannot say)");
+            throw parser.Error(AnchorsRequired);
         parser._pos = 1;
         var node = parser.ParseChoice(0);
         if (parser._topLevelChoice && parser._endAnchored)
@@ -50,14 +58,9 @@ internal sealed class RegexParser
         if (parser._pos < pattern.Length && pattern[parser._pos] == ')')
             throw parser.Error($"unmatched ')' at offset {parser._pos}");
         if (parser._pos != pattern.Length || !parser._endAnchored)
-            throw parser.Error("a pattern must start with '^' and end with '$' (llama.cpp's rule: unanchored patterns match anywhere in the string, which a grammar cannot say)");
+            throw parser.Error(AnchorsRequired);
         return node;
     }
-
-    private bool _endAnchored;
-
-    // Whether '|' splits the pattern itself (not inside a group): then ^ and $ anchor only the outer options.
-    private bool _topLevelChoice;
 
     private bool AtEnd => _pos >= _pattern.Length;
 

@@ -15,7 +15,7 @@ namespace Llamero.Tests.Quants.Interleaved;
 /// </summary>
 public class Avx512GemmTests
 {
-    public static TheoryData<string> Layouts() => new() { "Q4_Kx8", "Q6_Kx8", "Q8_0x8" };
+    public static TheoryData<string> Layouts() => new() { "Q4_Kx8", "Q6_Kx8", "Q8_0x8", "Q4_0x8" };
 
     [Theory]
     [MemberData(nameof(Layouts))]
@@ -55,6 +55,7 @@ public class Avx512GemmTests
         "Q4_Kx8" => Compare<Q4_Kx8>(kernel, weightBlockBytes: 144, halves: [0, 2], blockSize: 256),
         "Q6_Kx8" => Compare<Q6_Kx8>(kernel, weightBlockBytes: 210, halves: [208], blockSize: 256),
         "Q8_0x8" => Compare<Q8_0x8>(kernel, weightBlockBytes: 34, halves: [0], blockSize: 32),
+        "Q4_0x8" => Compare<Q4_0x8>(kernel, weightBlockBytes: 18, halves: [0], blockSize: 32),
         _ => throw new ArgumentException(name),
     };
 
