@@ -57,18 +57,18 @@ internal static class RepackLoadMeasure
         Console.WriteLine($"{Path.GetFileName(path)} ({Mb(file)}), layouts {layouts}, {MatMulThreads()} threads: repacked {matrices} matrices, {Mb(bytes)}");
         Console.WriteLine($"  load:        wall {Ms(loadWall)}, cpu {Ms(loadCpu)}");
         Console.WriteLine($"  first token: wall {Ms(firstToken)}, cpu {Ms(firstCpu)} (from open)");
-        Console.WriteLine($"  after load:  RSS {Mb(afterLoad["VmRSS"])} (anon {Mb(afterLoad["RssAnon"])}, file {Mb(afterLoad["RssFile"])}), peak {Mb(afterLoad["VmHWM"])}");
+        Console.WriteLine($"  after load:  RSS {Mb(afterLoad["VmRSS"])} (anon {Mb(afterLoad["RssAnon"])} of which huge pages {Mb(afterLoad["AnonHugePages"])}, file {Mb(afterLoad["RssFile"])}), peak {Mb(afterLoad["VmHWM"])}");
         Console.WriteLine($"  after token: RSS {Mb(end["VmRSS"])} (anon {Mb(end["RssAnon"])}, file {Mb(end["RssFile"])}), peak {Mb(end["VmHWM"])}");
         return 0;
     }
 
     private static int MatMulThreads() => Kernels.MatMul.Threads;
 
-    // VmRSS, RssAnon, RssFile, VmHWM from /proc/self/status, in bytes.
+    // VmRSS, RssAnon, RssFile, VmHWM from /proc/self/status and AnonHugePages from smaps_rollup, in bytes.
     private static Dictionary<string, long> Status()
     {
         var values = new Dictionary<string, long>();
-        foreach (var line in File.ReadLines("/proc/self/status"))
+        foreach (var line in File.ReadLines("/proc/self/status").Concat(File.ReadLines("/proc/self/smaps_rollup")))
         {
             var colon = line.IndexOf(':');
             if (colon > 0 && line.EndsWith(" kB", StringComparison.Ordinal))

@@ -23,10 +23,10 @@ public sealed unsafe class RepackedWeights : IDisposable
     /// Regions of at least this size start on a 2 MiB boundary and ask for transparent huge pages: token generation
     /// streams every byte of them once per token, and on 4 KiB pages one thread read them ~15% slower (a TLB walk and a
     /// cold hardware prefetcher at every 4 KiB boundary; benchmarks <c>-- gemv-stream</c>). A hint: where THP is off
-    /// the region simply stays on small pages. The price is at load: fresh huge pages are zeroed as they are mapped,
-    /// which in a virtual machine whose host has not yet backed that memory cost up to ~3 ms per MB (1.9 s for
-    /// TinyLlama's 600 MB, one thread) where small, recently freed pages cost 0.1 ms; <see cref="HugePagesVariable"/>=0
-    /// turns the request off.
+    /// the region simply stays on small pages. The price is at load where huge pages are dear to fault in (a virtual
+    /// machine whose host has taken the memory back: ~3 ms per MB against 0.5 on small pages): there the region is filled
+    /// on small pages and collapsed later (<see cref="HugePageBacking"/>); <see cref="HugePagesVariable"/>=0 turns the
+    /// request off altogether.
     /// </summary>
     internal const int HugePageBytes = 2 << 20;
 
@@ -80,10 +80,11 @@ public sealed unsafe class RepackedWeights : IDisposable
         if (jobs.Count == 0)
             return result;
 
-        var region = Allocate(total);
+        var region = Allocate(total, out var backing);
         foreach (var job in jobs)
             result[job.Index] = new WeightMatrix(job.Plain.Type, (nint)(region + job.Offset), job.Plain.Rows, job.Plain.Cols, job.Layout);
-        Fill(jobs, region, packed, read);
+        Fill(jobs, region, backing, packed, read);
+        backing?.Filled();
         Count += jobs.Count;
         Bytes += total;
         return result;
@@ -126,19 +127,19 @@ public sealed unsafe class RepackedWeights : IDisposable
         return jobs;
     }
 
-    private byte* Allocate(long total)
+    // A region of huge-page size on huge pages while they are cheap to fault in (`backing` watches), else on small pages.
+    private byte* Allocate(long total, out HugePageBacking? backing)
     {
         var huge = AskHugePages && total >= HugePageBytes;
         var region = (byte*)NativeMemory.AlignedAlloc((nuint)total, (nuint)(huge ? HugePageBytes : PageAlignment));
-        if (huge)
-            MemoryAdvice.Advise((nint)region, total, MemoryAdvice.HugePage, wholePagesOnly: true);
         _regions.Add(((nint)region, total));
+        backing = huge ? HugePageBacking.Advise(region, total) : null;
         return region;
     }
 
     // Workers claim chunks in source order; the worker that writes a matrix's last chunk reports it, and the first
     // chunk of each matrix asks the OS to start reading the next matrix's pages (a no-op when they are cached).
-    private static void Fill(List<Job> jobs, byte* region, Action<int>? packed, Action<int, long, long>? read)
+    private static void Fill(List<Job> jobs, byte* region, HugePageBacking? backing, Action<int>? packed, Action<int, long, long>? read)
     {
         var chunks = new List<(Job Job, int First)>();
         foreach (var job in jobs)
@@ -156,7 +157,7 @@ public sealed unsafe class RepackedWeights : IDisposable
                 var (job, first) = chunks[c];
                 if (first == 0 && job.Next is { } following)
                     MemoryAdvice.Advise(following.Plain.Data, following.Plain.ByteSize, MemoryAdvice.WillNeed);
-                var bytes = PackChunk(job, first, region);
+                var bytes = PackChunk(job, first, region, backing);
                 read?.Invoke(job.Index, first * job.PlainGroupBytes, bytes);
                 if (Interlocked.Decrement(ref job.Remaining) == 0)
                     packed?.Invoke(job.Index);
@@ -165,7 +166,7 @@ public sealed unsafe class RepackedWeights : IDisposable
     }
 
     // Packs the chunk of groups from `first` and returns how many plain bytes it read.
-    private static long PackChunk(Job job, int first, byte* region)
+    private static long PackChunk(Job job, int first, byte* region, HugePageBacking? backing)
     {
         var layout = job.Layout;
         var cols = job.Plain.Cols;
@@ -175,7 +176,11 @@ public sealed unsafe class RepackedWeights : IDisposable
         var destination = region + job.Offset;
         var end = Math.Min(job.Groups, first + job.GroupsPerChunk);
         // Map the chunk's pages in two system calls rather than a page fault per page (a hint: older kernels refuse it).
-        MemoryAdvice.Advise((nint)(destination + first * groupBytes), (end - first) * groupBytes, MemoryAdvice.PopulateWrite);
+        var start = destination + first * groupBytes;
+        if (backing is null)
+            MemoryAdvice.Advise((nint)start, (end - first) * groupBytes, MemoryAdvice.PopulateWrite);
+        else
+            backing.Populate(start, (end - first) * groupBytes);
         MemoryAdvice.Advise((nint)(source + first * plainGroupBytes), (end - first) * plainGroupBytes, MemoryAdvice.PopulateRead);
         for (var g = first; g < end; g++)
         {

@@ -259,7 +259,14 @@ public sealed class RepackLoadTests : IDisposable
 internal static class ProcessMemory
 {
     /// <summary>Resident bytes of the mapping that contains <paramref name="address"/>.</summary>
-    public static long ResidentBytesOfMapping(nint address)
+    public static long ResidentBytesOfMapping(nint address) =>
+        long.Parse(FieldOfMapping(address, "Rss:").Split(' ', StringSplitOptions.RemoveEmptyEntries)[0], CultureInfo.InvariantCulture) * 1024;
+
+    /// <summary>The VmFlags of the mapping that contains <paramref name="address"/> (e.g. hg: huge pages advised, nh: not).</summary>
+    public static string[] FlagsOfMapping(nint address) => FieldOfMapping(address, "VmFlags:").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+    // The rest of the line starting with `field` in the smaps entry of the mapping that contains `address`.
+    private static string FieldOfMapping(nint address, string field)
     {
         var inside = false;
         foreach (var line in File.ReadLines("/proc/self/smaps"))
@@ -272,8 +279,8 @@ internal static class ProcessMemory
                 inside = (ulong)address >= start && (ulong)address < end;
                 continue;
             }
-            if (inside && line.StartsWith("Rss:", StringComparison.Ordinal))
-                return long.Parse(line[4..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+            if (inside && line.StartsWith(field, StringComparison.Ordinal))
+                return line[field.Length..].Trim();
         }
         throw new InvalidOperationException($"no mapping holds 0x{address:x}");
     }
