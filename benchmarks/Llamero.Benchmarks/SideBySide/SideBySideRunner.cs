@@ -130,7 +130,8 @@ internal static class SideBySideRunner
                 var i = Array.IndexOf(args, name);
                 return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
             }
-            int[] Ints(string s) => s.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+            // "0" means none (--pp 0: generation only), as in llama-bench.
+            int[] Ints(string s) => s.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture)).Where(n => n > 0).ToArray();
             var repo = FindRepoRoot();
             return new Options(
                 Get("--shapes", "tinyllama-1.1b").Split(','),

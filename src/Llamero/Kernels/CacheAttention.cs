@@ -37,8 +37,11 @@ internal static class CacheAttention
     /// <param name="scoresStride">Floats between two heads' rows of <paramref name="scores"/> (at least <paramref name="length"/>).</param>
     /// <param name="output">The heads' outputs, <paramref name="headSize"/> floats each, one after another.</param>
     /// <param name="level">The SIMD path.</param>
+    /// <param name="finiteHalves">The caller knows no F16 element of the cache is infinite or NaN (KvCache checks what it
+    /// stores): F16 blocks then widen by the short path (<see cref="HalfVectorOps.WidenFinite"/>).</param>
     public static void Heads<TKey, TValue>(ReadOnlySpan<float> queries, int heads, ReadOnlySpan<TKey> keys, ReadOnlySpan<TValue> values,
-        int rowStride, int headOffset, int headSize, int length, Span<float> scores, int scoresStride, Span<float> output, SimdLevel level)
+        int rowStride, int headOffset, int headSize, int length, Span<float> scores, int scoresStride, Span<float> output, SimdLevel level,
+        bool finiteHalves = false)
         where TKey : unmanaged
         where TValue : unmanaged
     {
@@ -65,7 +68,7 @@ internal static class CacheAttention
         for (var t0 = 0; t0 < length; t0 += BlockRows)
         {
             var count = Math.Min(BlockRows, length - t0);
-            var rows = Block(keys, t0, count, rowStride, headOffset, headSize, tile, out var stride);
+            var rows = Block(keys, t0, count, rowStride, headOffset, headSize, tile, finiteHalves, level, out var stride);
             for (var g = 0; g < heads; g++)
                 AttentionBlocks.Scores(q.Slice(g * headSize, headSize), rows, stride, count, scale, scores.Slice(g * scoresStride + t0, count), level);
         }
@@ -83,7 +86,7 @@ internal static class CacheAttention
         for (var t0 = 0; t0 < length; t0 += BlockRows)
         {
             var count = Math.Min(BlockRows, length - t0);
-            var rows = Block(values, t0, count, rowStride, headOffset, headSize, tile, out var stride);
+            var rows = Block(values, t0, count, rowStride, headOffset, headSize, tile, finiteHalves, level, out var stride);
             for (var g = 0; g < heads; g++)
                 AttentionBlocks.WeightedSum(scores.Slice(g * scoresStride + t0, count), rows, stride, count, o.Slice(g * headSize, headSize), level);
         }
@@ -92,7 +95,7 @@ internal static class CacheAttention
     // The head's rows [t0, t0+count) as floats: the F32 cache itself (stride rowStride), or an F16 block widened into
     // the tile (stride headSize).
     private static ReadOnlySpan<float> Block<T>(ReadOnlySpan<T> cache, int t0, int count, int rowStride, int headOffset, int headSize,
-        Span<float> tile, out int stride)
+        Span<float> tile, bool finite, SimdLevel level, out int stride)
         where T : unmanaged
     {
         if (typeof(T) == typeof(float))
@@ -101,7 +104,9 @@ internal static class CacheAttention
             return MemoryMarshal.Cast<T, float>(cache)[(t0 * rowStride + headOffset)..];
         }
         var halves = MemoryMarshal.Cast<T, ushort>(cache);
-        if (rowStride == headSize)
+        if (rowStride == headSize && finite)
+            HalfVectorOps.WidenFinite(halves.Slice(t0 * rowStride + headOffset, count * headSize), tile[..(count * headSize)], level);
+        else if (rowStride == headSize)
             Fp16.ToSingle(halves.Slice(t0 * rowStride + headOffset, count * headSize), tile[..(count * headSize)]);
         else
         {

@@ -95,19 +95,20 @@ internal sealed class KvCache
             throw new ArgumentOutOfRangeException(nameof(kvHead), kvHead, $"The cache holds {KvHeads} KV heads.");
         var level = SimdPath.Current;
         int hs = HeadSize, offset = Offset(kvHead, 0);
+        var finite = !_keys.SawInfinityOrNaN(layer) && !_values.SawInfinityOrNaN(layer);
         switch (_keys.Floats, _values.Floats)
         {
             case ({ } k, { } v):
                 CacheAttention.Heads<float, float>(queries, heads, k[layer], v[layer], hs, offset, hs, length, scores, scoresStride, output, level);
                 break;
             case ({ } k, null):
-                CacheAttention.Heads<float, ushort>(queries, heads, k[layer], _values.Halves![layer], hs, offset, hs, length, scores, scoresStride, output, level);
+                CacheAttention.Heads<float, ushort>(queries, heads, k[layer], _values.Halves![layer], hs, offset, hs, length, scores, scoresStride, output, level, finite);
                 break;
             case (null, { } v):
-                CacheAttention.Heads<ushort, float>(queries, heads, _keys.Halves![layer], v[layer], hs, offset, hs, length, scores, scoresStride, output, level);
+                CacheAttention.Heads<ushort, float>(queries, heads, _keys.Halves![layer], v[layer], hs, offset, hs, length, scores, scoresStride, output, level, finite);
                 break;
             default:
-                CacheAttention.Heads<ushort, ushort>(queries, heads, _keys.Halves![layer], _values.Halves![layer], hs, offset, hs, length, scores, scoresStride, output, level);
+                CacheAttention.Heads<ushort, ushort>(queries, heads, _keys.Halves![layer], _values.Halves![layer], hs, offset, hs, length, scores, scoresStride, output, level, finite);
                 break;
         }
     }
@@ -132,10 +133,12 @@ internal sealed class KvCache
     {
         public readonly float[][]? Floats;   // (layer) -> (kvHeads, capacity, headSize) when F32
         public readonly ushort[][]? Halves;  // (layer) -> (kvHeads, capacity, headSize) when F16
+        private readonly bool[] _special;    // (layer) an infinite or NaN half was stored (kept until the cache goes)
 
         public Side(KvCacheType type, int layers, int elements)
         {
             Layers = layers;
+            _special = new bool[layers];
             if (type == KvCacheType.F16)
             {
                 Halves = new ushort[layers][];
@@ -152,12 +155,20 @@ internal sealed class KvCache
 
         public int Layers { get; }
 
+        /// <summary>Whether an infinite or NaN half was ever stored in <paramref name="layer"/> (an overflowing key or
+        /// value: attention then widens F16 blocks by the exact path).</summary>
+        public bool SawInfinityOrNaN(int layer) => _special[layer];
+
         public void Write(int layer, int offset, ReadOnlySpan<float> elements)
         {
             if (Floats is not null)
                 elements.CopyTo(Floats[layer].AsSpan(offset, elements.Length));
             else
-                Fp16.FromSingle(elements, Halves![layer].AsSpan(offset, elements.Length));
+            {
+                var halves = Halves![layer].AsSpan(offset, elements.Length);
+                Fp16.FromSingle(elements, halves);
+                _special[layer] |= HalfVectorOps.AnyInfinityOrNaN(halves);
+            }
         }
 
         public void Read(int layer, int offset, Span<float> elements)

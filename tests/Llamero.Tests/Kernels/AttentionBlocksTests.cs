@@ -64,6 +64,55 @@ public class AttentionBlocksTests
     }
 
     [Theory, MemberData(nameof(Levels))]
+    public void The_short_widening_is_exact_for_every_finite_half_and_the_check_finds_every_infinity_and_nan(SimdLevel level)
+    {
+        var finite = Enumerable.Range(0, 65536).Select(h => (ushort)h).Where(h => (h & 0x7C00) != 0x7C00).ToArray();
+        var expected = new float[finite.Length];
+        Fp16.ToSingle(finite, expected);
+        // An odd length leaves a scalar tail.
+        var actual = new float[finite.Length - 3];
+        HalfVectorOps.WidenFinite(finite.AsSpan(0, actual.Length), actual, level);
+        Assert.Equal(expected.AsSpan(0, actual.Length).ToArray().Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
+        Assert.False(HalfVectorOps.AnyInfinityOrNaN(finite));
+        foreach (var special in new ushort[] { 0x7C00, 0xFC00, 0x7E00, 0xFFFF })
+        {
+            for (var at = 0; at < 40; at++)
+            {
+                var halves = finite.AsSpan(1000, 40).ToArray();
+                halves[at] = special;
+                Assert.True(HalfVectorOps.AnyInfinityOrNaN(halves), $"{special:X4} at {at}");
+            }
+        }
+    }
+
+    [Fact]
+    public void A_cache_holding_an_infinite_half_attends_through_the_exact_widening()
+    {
+        const int headSize = 16, kvHeads = 2, length = 40;
+        var keys = Random(length * kvHeads * headSize, 6);
+        var values = Random(length * kvHeads * headSize, 7);
+        values[3 * kvHeads * headSize + headSize + 5] = 70000f; // beyond the largest half: stored as infinity
+        var cache = new Llamero.Models.KvCache(1, length, kvHeads * headSize, Llamero.Models.KvCacheOptions.F16, kvHeads);
+        cache.Store(0, 0, keys, values);
+        var query = Random(headSize, 8);
+        var actual = new float[headSize];
+        cache.Attend(0, query, 1, 1, length, new float[length], length, actual);
+        // The same cache contents (per head, positions in a run) through the exact path.
+        var keyHalves = new ushort[length * headSize];
+        var valueHalves = new ushort[length * headSize];
+        for (var t = 0; t < length; t++)
+            for (var i = 0; i < headSize; i++)
+            {
+                keyHalves[t * headSize + i] = Fp16.FromFloat(keys[(t * kvHeads + 1) * headSize + i]);
+                valueHalves[t * headSize + i] = Fp16.FromFloat(values[(t * kvHeads + 1) * headSize + i]);
+            }
+        var expected = new float[headSize];
+        CacheAttention.Heads<ushort, ushort>(query, 1, keyHalves, valueHalves, headSize, 0, headSize, length, new float[length], length, expected, SimdPath.Current);
+        Assert.Equal(expected, actual);
+        Assert.Equal(float.PositiveInfinity, expected[5]);
+    }
+
+    [Theory, MemberData(nameof(Levels))]
     public void A_group_of_heads_gives_each_head_what_it_gets_alone_over_either_cache_type(SimdLevel level)
     {
         // Positions past one block (CacheAttention.BlockRows) and a block tail.

@@ -129,10 +129,11 @@ internal sealed partial class Q4_0x8
     /// <summary>True when one of the group's scales is infinite or NaN.</summary>
     private static bool HasInfiniteOrNaNScale(ref byte g, int blocks)
     {
+        // The sign comes off before the maximum: a negative scale (0x8000 and up) would otherwise outrank an infinite one.
         var max = Vector128<ushort>.Zero;
         for (var k = 0; k < blocks; k++)
-            max = Vector128.Max(max, Vector128.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref g, (nint)k * GroupBlockBytes))));
-        return Vector128.GreaterThanOrEqualAny(max & Vector128.Create((ushort)0x7FFF), Vector128.Create((ushort)0x7C00));
+            max = Vector128.Max(max, Vector128.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref g, (nint)k * GroupBlockBytes))) & Vector128.Create((ushort)0x7FFF));
+        return Vector128.GreaterThanOrEqualAny(max, Vector128.Create((ushort)0x7C00));
     }
 
     /// <summary>8·Σa of each of <paramref name="n"/> Q8_0 blocks at <paramref name="a"/> into <paramref name="sums"/>: eight blocks

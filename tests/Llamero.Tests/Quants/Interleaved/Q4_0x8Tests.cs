@@ -91,7 +91,10 @@ public class Q4_0x8Tests
     {
         const int cols = 64;
         var plain = InterleavedLayoutTests.PlainRows(GgmlType.Q4_0, Rows, cols, seed: 11);
-        // Row 3's second block gets the special scale.
+        // Row 3's second block gets the special scale, its first a negative one (whose sign bit must not hide the special
+        // half from a check that looks for the largest magnitude).
+        plain[3 * 2 * BlockBytes] = 0x00;
+        plain[3 * 2 * BlockBytes + 1] = 0xB8; // −0.5
         plain[3 * 2 * BlockBytes + BlockBytes] = (byte)special;
         plain[3 * 2 * BlockBytes + BlockBytes + 1] = (byte)(special >> 8);
         var group = InterleavedLayoutTests.Pack(Layout, plain, cols);
