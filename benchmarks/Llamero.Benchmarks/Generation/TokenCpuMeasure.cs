@@ -30,10 +30,10 @@ public static class TokenCpuMeasure
         {
             session.Truncate(0);
             var wall = Stopwatch.StartNew();
-            var start = ThreadCpu.Seconds();
+            var start = Llamero.Diagnostics.ThreadCpuTime.Seconds();
             for (var i = 0; i < ids.Length; i++)
                 session.Evaluate(ids.AsSpan(i, 1));
-            var seconds = (ThreadCpu.Seconds() - start) / tokens;
+            var seconds = (Llamero.Diagnostics.ThreadCpuTime.Seconds() - start) / tokens;
             if (round < 0)
                 continue; // warm-up: JIT tiers, page faults
             cpu.Add(seconds);

@@ -29,11 +29,11 @@ internal static unsafe class LoadPhasesMeasure
         Console.WriteLine($"{mats.Count} matrices, {total >> 20} MiB");
         void Phase(string name, Action action)
         {
-            var cpu = ThreadCpu.Seconds();
+            var cpu = Llamero.Diagnostics.ThreadCpuTime.Seconds();
             var wall = Stopwatch.StartNew();
             action();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {name,-40} cpu {ThreadCpu.Seconds() - cpu,6:F3} s  wall {wall.Elapsed.TotalSeconds,6:F3} s"));
+                $"  {name,-40} cpu {Llamero.Diagnostics.ThreadCpuTime.Seconds() - cpu,6:F3} s  wall {wall.Elapsed.TotalSeconds,6:F3} s"));
         }
         void ReleaseSources()
         {

@@ -36,11 +36,11 @@ internal static class PackThroughputMeasure
                     var destination = new byte[(long)groups * packedGroup];
                     for (var run = 0; run < 6; run++)
                     {
-                        var cpu0 = ThreadCpu.Seconds();
+                        var cpu0 = Llamero.Diagnostics.ThreadCpuTime.Seconds();
                         for (var g = 0; g < groups; g++)
                             layout.Pack(source.AsSpan(g * plainGroup, plainGroup), cols, destination.AsSpan(g * packedGroup, packedGroup));
                         if (run > 0)
-                            best = Math.Min(best, ThreadCpu.Seconds() - cpu0);
+                            best = Math.Min(best, Llamero.Diagnostics.ThreadCpuTime.Seconds() - cpu0);
                     }
                     var mbs = source.Length / 1e6 / best;
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

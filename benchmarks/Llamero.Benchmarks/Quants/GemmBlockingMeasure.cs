@@ -105,7 +105,7 @@ internal static unsafe class GemmBlockingMeasure
     }
 
     private static double CpuSeconds(int threads) =>
-        threads == 1 ? ThreadCpu.Seconds() : Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        threads == 1 ? Llamero.Diagnostics.ThreadCpuTime.Seconds() : Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
     private static string Option(string[] args, string name, string fallback)
     {

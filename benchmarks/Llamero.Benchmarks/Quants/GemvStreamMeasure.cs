@@ -67,9 +67,9 @@ internal static unsafe class GemvStreamMeasure
         for (var round = 0; round < rounds; round++)
             for (var c = 0; c < cases.Count; c++)
             {
-                var start = ThreadCpu.Seconds();
+                var start = Llamero.Diagnostics.ThreadCpuTime.Seconds();
                 cases[c].Run();
-                seconds[c].Add(ThreadCpu.Seconds() - start);
+                seconds[c].Add(Llamero.Diagnostics.ThreadCpuTime.Seconds() - start);
             }
         Console.WriteLine($"{layout.Name}, {bytes / 1e6:F0} MB, {groups} groups of {Cols} columns, {level}, thread CPU time over {rounds} rounds:");
         for (var c = 0; c < cases.Count; c++)

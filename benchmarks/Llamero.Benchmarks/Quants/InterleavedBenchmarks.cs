@@ -220,10 +220,10 @@ public unsafe class InterleavedBenchmarks
             for (var round = 0; round < rounds; round++)
                 for (var c = 0; c < cases.Length; c++)
                 {
-                    var start = ThreadCpu.Seconds();
+                    var start = Llamero.Diagnostics.ThreadCpuTime.Seconds();
                     for (var k = 0; k < cases[c].Calls; k++)
                         cases[c].Run();
-                    best[c] = Math.Min(best[c], (ThreadCpu.Seconds() - start) / cases[c].Calls);
+                    best[c] = Math.Min(best[c], (Llamero.Diagnostics.ThreadCpuTime.Seconds() - start) / cases[c].Calls);
                 }
             Console.WriteLine($"{name} ({SimdPath.Current}, thread CPU time, best of {rounds}):");
             for (var c = 0; c < cases.Length; c++)

@@ -41,9 +41,9 @@ internal static unsafe class ReadBandwidth
                     workers[t] = new Thread(() =>
                     {
                         start.SignalAndWait();
-                        var cpu = ThreadCpu.Seconds();
+                        var cpu = Llamero.Diagnostics.ThreadCpuTime.Seconds();
                         Sink = Sum(data + index * slice, slice);
-                        seconds[index] = ThreadCpu.Seconds() - cpu;
+                        seconds[index] = Llamero.Diagnostics.ThreadCpuTime.Seconds() - cpu;
                     });
                     workers[t].Start();
                 }

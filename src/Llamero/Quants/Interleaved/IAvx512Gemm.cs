@@ -2,8 +2,9 @@ namespace Llamero.Quants.Interleaved;
 
 /// <summary>
 /// A layout with an AVX-512 Gemm kernel written over <see cref="IAvx512Ops"/>. Its <c>Gemm</c> runs it with
-/// <see cref="Avx512Hardware"/> at <see cref="Kernels.SimdLevel.Avx512"/> (where AVX-512 F + BW are supported); tests run
-/// it with <see cref="Avx512Emulation"/> on any AVX2 CPU and compare it bit for bit with the AVX2 kernel.
+/// <see cref="Avx512Hardware"/> at <see cref="Kernels.SimdLevel.Avx512"/> where AVX-512 F + BW are supported and
+/// <see cref="Avx512Kernels.GemmEnabled"/> is set (else the AVX2 kernel, the same bits); tests run it with
+/// <see cref="Avx512Emulation"/> on any AVX2 CPU and compare it bit for bit with the AVX2 kernel.
 /// </summary>
 internal interface IAvx512Gemm
 {

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics.X86;
 using Llamero.Gguf;
 using Llamero.Kernels;
 
@@ -135,7 +134,7 @@ internal sealed partial class Q4_0x8 : IInterleavedFormat
         var blocks = CheckGemm(group.Length, activations.Length, activationStride, count, cols, results.Length, resultStride);
         var rowBytes = blocks * ActivationBlockBytes;
         var resume = (range & RowRange.First) == 0;
-        if (level is SimdLevel.Avx512 && Avx512BW.IsSupported)
+        if (Avx512Kernels.RunGemm(level))
         {
             GemmAvx512<Avx512Hardware>(ref MemoryMarshal.GetReference(group), ref MemoryMarshal.GetReference(activations), activationStride, count, blocks,
                 ref MemoryMarshal.GetReference(results), resultStride, resume);

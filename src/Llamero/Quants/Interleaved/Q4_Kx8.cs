@@ -131,12 +131,12 @@ internal sealed partial class Q4_Kx8 : IInterleavedFormat
         ref var y = ref MemoryMarshal.GetReference(results);
         ref var c = ref MemoryMarshal.GetReference(carry);
         var kernel = KQuantHelpers.Kernel(level);
-        if (kernel is KernelKind.Avx512)
+        if (Avx512Kernels.RunGemm(level))
         {
             GemmAvx512<Avx512Hardware>(ref w, ref a, activationStride, count, blocks, ref y, resultStride, ref c, range);
             return;
         }
-        if (kernel is KernelKind.Avx2)
+        if (kernel is KernelKind.Avx512 or KernelKind.Avx2)
         {
             GemmAvx2(ref w, ref a, activationStride, count, blocks, ref y, resultStride, ref c, range);
             return;

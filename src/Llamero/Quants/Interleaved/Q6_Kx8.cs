@@ -145,10 +145,10 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
             var rows = Math.Min(GemmRows, count - b0);
             switch (kernel)
             {
-                case KernelKind.Avx512:
+                case KernelKind.Avx512 when Avx512Kernels.RunGemm(level):
                     GemmAvx512<Avx512Hardware>(ref w, ref yb, activationStride, rows, blocks, ref rb, resultStride, resume);
                     break;
-                case KernelKind.Avx2:
+                case KernelKind.Avx512 or KernelKind.Avx2:
                     GemmAvx2(ref w, ref yb, activationStride, rows, blocks, ref rb, resultStride, resume);
                     break;
                 case KernelKind.Vector256 or KernelKind.Vector128 when rows == 1:

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 using System.Runtime.InteropServices;
 using Llamero.Gguf;
 using Llamero.Kernels;
@@ -101,7 +100,7 @@ internal sealed partial class Q8_0x8 : IInterleavedFormat
         fixed (byte* a = activations)
         fixed (float* y = results)
         {
-            if (level == SimdLevel.Avx512 && Avx512BW.IsSupported)
+            if (Avx512Kernels.RunGemm(level))
             {
                 Avx512Gemm<Avx512Hardware>(w, a, activationStride, count, blocks, y, resultStride, resume);
                 return;
