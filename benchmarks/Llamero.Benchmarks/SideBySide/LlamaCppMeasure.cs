@@ -22,7 +22,8 @@ internal static class LlamaCppMeasure
         {
             ContextSize = (uint)Math.Max(r.ContextSize, 64),
             BatchSize = (uint)Math.Max(maxPrompt, 512),
-            UBatchSize = (uint)Math.Min(512, Math.Max(maxPrompt, 64)),
+            // The depth is evaluated in batches of 512, as Llamero's SpeedBench does it (llama-bench's micro-batch).
+            UBatchSize = (uint)Math.Min(512, Math.Max(r.Depth > 0 ? 512 : maxPrompt, 64)),
             Threads = r.Threads,
             BatchThreads = r.Threads,
             // llama.cpp's default, stated so the comparison does not hang on it: Llamero measures the same cache type.
