@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Llamero.Kernels;
 using Llamero.Models;
 
@@ -46,10 +45,10 @@ public static class AttentionMeasure
                 for (var c = 0; c < cases.Length; c++)
                 {
                     var calls = Math.Max(1, 8192 / p);
-                    var start = ThreadCpuSeconds();
+                    var start = Llamero.Diagnostics.ThreadCpuTime.Seconds();
                     for (var k = 0; k < calls; k++)
                         cases[c].AttendAllHeads();
-                    best[c] = Math.Min(best[c], (ThreadCpuSeconds() - start) / calls);
+                    best[c] = Math.Min(best[c], (Llamero.Diagnostics.ThreadCpuTime.Seconds() - start) / calls);
                 }
             Console.WriteLine(FormattableString.Invariant(
                 $"| {shape.Name} | {p} | {best[0] * 1e6:F1} | {best[1] * 1e6:F1} | {best[0] * 1e3 * shape.Layers:F2} | {best[1] * 1e3 * shape.Layers:F2} | {best[1] / best[0]:F2} |"));
@@ -101,9 +100,9 @@ public static class AttentionMeasure
             var best = double.MaxValue;
             for (var r = 0; r < rounds; r++)
             {
-                var start = ThreadCpuSeconds();
+                var start = Llamero.Diagnostics.ThreadCpuTime.Seconds();
                 run();
-                best = Math.Min(best, ThreadCpuSeconds() - start);
+                best = Math.Min(best, Llamero.Diagnostics.ThreadCpuTime.Seconds() - start);
             }
             Console.WriteLine(FormattableString.Invariant($"{shape.Name} {length}: {name,-14} {best * 1e6,9:F1} µs per KV head"));
         }
@@ -146,21 +145,5 @@ public static class AttentionMeasure
                 _cache.Attend(0, _queries.AsSpan(kv * group * hs, group * hs), group, kv, _length,
                     _scores.AsSpan(kv * group * _length, group * _length), _length, _output.AsSpan(kv * group * hs, group * hs));
         }
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
-
-    [DllImport("libc", EntryPoint = "clock_gettime")]
-    private static extern int ClockGetTime(int clock, out TimeSpec time);
-
-    private static double ThreadCpuSeconds()
-    {
-        const int threadCpuTimeId = 3; // CLOCK_THREAD_CPUTIME_ID
-        return ClockGetTime(threadCpuTimeId, out var t) == 0 ? t.Seconds + t.Nanoseconds * 1e-9 : throw new InvalidOperationException("clock_gettime failed.");
     }
 }
