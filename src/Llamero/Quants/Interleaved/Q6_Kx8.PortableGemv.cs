@@ -12,16 +12,30 @@ internal sealed partial class Q6_Kx8
     private struct GemvFloats
     {
         private float _element0;
+
+        /// <summary>Zero or, when <paramref name="resume"/>, the accumulators a previous range left in the results.</summary>
+        public static GemvFloats Start(ref float results, bool resume)
+        {
+            GemvFloats acc = default;
+            if (resume)
+                for (var r = 0; r < Rows; r++)
+                    acc[r] = Unsafe.Add(ref results, r);
+            return acc;
+        }
+
+        /// <summary>Writes the accumulators to the results.</summary>
+        public readonly void Store(ref float results)
+        {
+            for (var r = 0; r < Rows; r++)
+                Unsafe.Add(ref results, r) = this[r];
+        }
     }
 
     /// <summary>One activation row, from zero or, when <paramref name="resume"/>, from the results (<see cref="GemmRange"/>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void GemvVector256(ref byte w, ref byte y, int blocks, ref float results, bool resume)
     {
-        GemvFloats acc = default;
-        if (resume)
-            for (var r = 0; r < Rows; r++)
-                acc[r] = Unsafe.Add(ref results, r);
+        var acc = GemvFloats.Start(ref results, resume);
         for (nint i = 0; i < blocks; i++)
         {
             ref var wb = ref Unsafe.Add(ref w, i * SuperBlockBytes);
@@ -48,18 +62,14 @@ internal sealed partial class Q6_Kx8
                 acc[r + 4] = Step(ref wb, ref yb, r + 4, high.GetElement(2 * r) + high.GetElement(2 * r + 1), acc[r + 4]);
             }
         }
-        for (var r = 0; r < Rows; r++)
-            Unsafe.Add(ref results, r) = acc[r];
+        acc.Store(ref results);
     }
 
     /// <summary>One activation row, from zero or, when <paramref name="resume"/>, from the results (<see cref="GemmRange"/>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void GemvVector128(ref byte w, ref byte y, int blocks, ref float results, bool resume)
     {
-        GemvFloats acc = default;
-        if (resume)
-            for (var r = 0; r < Rows; r++)
-                acc[r] = Unsafe.Add(ref results, r);
+        var acc = GemvFloats.Start(ref results, resume);
         for (nint i = 0; i < blocks; i++)
         {
             ref var wb = ref Unsafe.Add(ref w, i * SuperBlockBytes);
@@ -91,8 +101,7 @@ internal sealed partial class Q6_Kx8
                 }
             }
         }
-        for (var r = 0; r < Rows; r++)
-            Unsafe.Add(ref results, r) = acc[r];
+        acc.Store(ref results);
     }
 
     /// <summary>Level vector <paramref name="quad"/> of group <paramref name="g"/> (quad of all eight rows), decoded portably.</summary>
