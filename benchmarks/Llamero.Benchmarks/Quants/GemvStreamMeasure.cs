@@ -7,15 +7,15 @@ using Llamero.Quants.Interleaved;
 namespace Llamero.Benchmarks.Quants;
 
 /// <summary>
-/// <c>-- gemv-stream [layout] [MB] [rounds]</c>: one thread streams a model-sized region of repacked weights through
-/// the layout's Gemv, the way token generation reads them (every group once per token, cols 2048 as TinyLlama), beside
+/// <c>-- gemv-stream [layout] [MB] [rounds] [cols]</c>: one thread streams a model-sized region of repacked weights through
+/// the layout's Gemv, the way token generation reads them (every group once per token, cols 2048 as TinyLlama unless
+/// given), beside
 /// a plain read of the same bytes (the bandwidth probe's loop), each on 4 KB pages and on transparent huge pages
 /// (<c>MADV_HUGEPAGE</c>), and the Gemv over 512 KB of groups that stay in L2 (its speed apart from memory). Timed by the thread's CPU time, variants alternating round by round; prints the median
 /// and best GB/s of each, so a shared machine moves them little.
 /// </summary>
 internal static unsafe class GemvStreamMeasure
 {
-    private const int Cols = 2048;
     private const int HugePage = 2 << 20;
 
     public static int Run(string[] args)
@@ -23,17 +23,18 @@ internal static unsafe class GemvStreamMeasure
         var layout = InterleavedLayouts.All.First(l => l.Name == (args.Length > 0 ? args[0] : "Q4_Kx8"));
         var megabytes = args.Length > 1 ? int.Parse(args[1]) : 256;
         var rounds = args.Length > 2 ? int.Parse(args[2]) : 9;
-        var groupBytes = layout.GroupBytes(Cols);
+        var cols = args.Length > 3 ? int.Parse(args[3]) : 2048;
+        var groupBytes = layout.GroupBytes(cols);
         var groups = (int)((long)megabytes * (1 << 20) / groupBytes);
         var bytes = groups * groupBytes;
-        var small = Build(layout, groups, groupBytes, huge: false);
-        var huge = Build(layout, groups, groupBytes, huge: true);
+        var small = Build(layout, groups, groupBytes, cols, huge: false);
+        var huge = Build(layout, groups, groupBytes, cols, huge: true);
         var format = QuantFormats.Get(layout.Type);
-        var actBytes = (int)QuantFormats.Get(format.DotPartner).Traits.RowBytes(Cols);
+        var actBytes = (int)QuantFormats.Get(format.DotPartner).Traits.RowBytes(cols);
         var activation = new byte[actBytes];
-        var row = new float[Cols];
+        var row = new float[cols];
         var rng = new Random(3);
-        for (var i = 0; i < Cols; i++)
+        for (var i = 0; i < cols; i++)
             row[i] = (float)(rng.NextDouble() * 2 - 1);
         MatMul.ActivationQuantizer(format.DotPartner)(row, activation);
         var results = new float[layout.RowGroup];
@@ -45,7 +46,7 @@ internal static unsafe class GemvStreamMeasure
         void Gemv(byte* region, int count = -1)
         {
             for (var g = 0; g < (count < 0 ? groups : count); g++)
-                layout.Gemv(level, new ReadOnlySpan<byte>(region + g * groupBytes, (int)groupBytes), activation, Cols, results);
+                layout.Gemv(level, new ReadOnlySpan<byte>(region + g * groupBytes, (int)groupBytes), activation, cols, results);
         }
 
         var cases = new List<(string Name, Action Run, long Bytes)>
@@ -71,7 +72,7 @@ internal static unsafe class GemvStreamMeasure
                 cases[c].Run();
                 seconds[c].Add(Llamero.Diagnostics.ThreadCpuTime.Seconds() - start);
             }
-        Console.WriteLine($"{layout.Name}, {bytes / 1e6:F0} MB, {groups} groups of {Cols} columns, {level}, thread CPU time over {rounds} rounds:");
+        Console.WriteLine($"{layout.Name}, {bytes / 1e6:F0} MB, {groups} groups of {cols} columns, {level}, thread CPU time over {rounds} rounds:");
         for (var c = 0; c < cases.Count; c++)
         {
             var sorted = seconds[c].Order().ToArray();
@@ -82,31 +83,35 @@ internal static unsafe class GemvStreamMeasure
         return 0;
     }
 
+    // The weights' magnitude (env GEMV_STREAM_SCALE, default 0.05): 0.0005 gives subnormal fp16 block scales, as Q6_K's
+    // are in real models and Q4_K's in the synthetic ones.
+    private static readonly float WeightScale = float.Parse(Environment.GetEnvironmentVariable("GEMV_STREAM_SCALE") ?? "0.05", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>Keeps the sums observable.</summary>
     public static float Sink;
 
     // Packs 64 groups of real quantized rows and tiles them over the region.
-    private static byte* Build(WeightLayout layout, int groups, long groupBytes, bool huge)
+    private static byte* Build(WeightLayout layout, int groups, long groupBytes, int cols, bool huge)
     {
         var bytes = groups * groupBytes;
         var region = (byte*)NativeMemory.AlignedAlloc((nuint)((bytes + HugePage - 1) / HugePage * HugePage), HugePage);
         if (huge)
             ReadBandwidth.AskHugePages(region, (bytes + HugePage - 1) / HugePage * HugePage);
         var format = QuantFormats.Get(layout.Type);
-        var rowBytes = format.Traits.RowBytes(Cols);
+        var rowBytes = format.Traits.RowBytes(cols);
         var plain = new byte[layout.RowGroup * rowBytes];
-        var row = new float[Cols];
+        var row = new float[cols];
         var rng = new Random(1);
         const int distinct = 64;
         for (var g = 0; g < Math.Min(distinct, groups); g++)
         {
             for (var r = 0; r < layout.RowGroup; r++)
             {
-                for (var i = 0; i < Cols; i++)
-                    row[i] = (float)(rng.NextDouble() * 2 - 1) * 0.05f;
+                for (var i = 0; i < cols; i++)
+                    row[i] = (float)(rng.NextDouble() * 2 - 1) * WeightScale;
                 format.Quantize(row, plain.AsSpan((int)(r * rowBytes), (int)rowBytes));
             }
-            layout.Pack(plain, Cols, new Span<byte>(region + g * groupBytes, (int)groupBytes));
+            layout.Pack(plain, cols, new Span<byte>(region + g * groupBytes, (int)groupBytes));
         }
         for (long g = distinct; g < groups; g++)
             Buffer.MemoryCopy(region + g % distinct * groupBytes, region + g * groupBytes, groupBytes, groupBytes);
