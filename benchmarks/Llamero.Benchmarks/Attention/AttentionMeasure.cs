@@ -5,10 +5,11 @@ using Llamero.Models;
 namespace Llamero.Benchmarks.Attention;
 
 /// <summary>
-/// <c>-- attention [--positions 512,2048,4096] [--shapes tinyllama,synthia,llama2-7b] [--rounds 5] [--parts]</c>: the attention of one token
-/// (every query head of one layer over a cache of P positions) with an F32 and an F16 KV cache, timed by this thread's
-/// CPU time (CLOCK_THREAD_CPUTIME_ID), A/B in one process, rounds interleaved and the best kept. Prints microseconds per
-/// layer and per token (all layers), and the F16/F32 ratio. <c>--parts</c> also times the steps of one KV head's group
+/// <c>-- attention [--positions 512,2048,4096] [--shapes tinyllama,synthia,llama2-7b] [--types f32,f16,q8_0,q4_0] [--rounds 5] [--parts]</c>:
+/// the attention of one token (every query head of one layer over a cache of P positions) with a KV cache of each type
+/// (keys and values alike; the quantized ones with llama.cpp's Hadamard rotation), timed by this thread's CPU time
+/// (CLOCK_THREAD_CPUTIME_ID), A/B in one process, rounds interleaved and the best kept. Prints microseconds per layer
+/// and milliseconds per token (all layers), and each type's ratio to F16. <c>--parts</c> also times the steps of one KV head's group
 /// alone (scores, softmax, weighted sum, widening F16 rows) on the first shape at the longest position.
 /// </summary>
 public static class AttentionMeasure
@@ -32,14 +33,17 @@ public static class AttentionMeasure
         var positions = Arg("--positions", "512,2048,4096").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var shapes = Arg("--shapes", "tinyllama,synthia,llama2-7b").Split(',');
         var rounds = int.Parse(Arg("--rounds", "5"), CultureInfo.InvariantCulture);
+        var types = Arg("--types", "f32,f16,q8_0,q4_0").Split(',').Select(KvCacheOptions.ParseType).ToArray();
         Thread.BeginThreadAffinity();
-        Console.WriteLine($"attention of one token, one thread, {SimdPath.Current}, thread CPU time, best of {rounds}");
-        Console.WriteLine("| shape | position | F32 µs/layer | F16 µs/layer | F32 ms/token | F16 ms/token | F16/F32 |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        Console.WriteLine($"attention of one token, one thread, {SimdPath.Current}, thread CPU time, best of {rounds}; µs per layer (ms per token, all layers)");
+        var names = types.Select(KvCacheOptions.Name).ToArray();
+        var baseline = Array.IndexOf(types, KvCacheType.F16);
+        Console.WriteLine("| shape | position | " + string.Join(" | ", names) + " | " + string.Join(" | ", names.Where((_, i) => i != baseline).Select(n => $"{n}/f16")) + " |");
+        Console.WriteLine("| --- | ---: |" + string.Concat(Enumerable.Repeat(" ---: |", 2 * names.Length - (baseline >= 0 ? 1 : 0))));
         foreach (var shape in Shapes.Where(s => shapes.Contains(s.Name)))
         foreach (var p in positions)
         {
-            var cases = new[] { KvCacheOptions.F32, KvCacheOptions.F16 }.Select(t => new Case(shape, p, t)).ToArray();
+            var cases = types.Select(t => new Case(shape, p, new KvCacheOptions(t, t))).ToArray();
             var best = cases.Select(_ => double.MaxValue).ToArray();
             for (var round = 0; round < rounds; round++)
                 for (var c = 0; c < cases.Length; c++)
@@ -50,8 +54,9 @@ public static class AttentionMeasure
                         cases[c].AttendAllHeads();
                     best[c] = Math.Min(best[c], (Llamero.Diagnostics.ThreadCpuTime.Seconds() - start) / calls);
                 }
-            Console.WriteLine(FormattableString.Invariant(
-                $"| {shape.Name} | {p} | {best[0] * 1e6:F1} | {best[1] * 1e6:F1} | {best[0] * 1e3 * shape.Layers:F2} | {best[1] * 1e3 * shape.Layers:F2} | {best[1] / best[0]:F2} |"));
+            var cells = best.Select(b => FormattableString.Invariant($"{b * 1e6:F1} ({b * 1e3 * shape.Layers:F2})"));
+            var ratios = baseline < 0 ? [] : best.Where((_, i) => i != baseline).Select(b => FormattableString.Invariant($"{b / best[baseline]:F2}"));
+            Console.WriteLine($"| {shape.Name} | {p} | " + string.Join(" | ", cells.Concat(ratios)) + " |");
         }
         if (args.Contains("--parts"))
             Parts(Shapes.First(s => shapes.Contains(s.Name)), positions.Max(), rounds);

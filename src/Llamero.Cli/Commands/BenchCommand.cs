@@ -48,6 +48,7 @@ internal static class BenchCommand
                 var load = repack.Read(parseResult);
                 var started = Stopwatch.GetTimestamp();
                 using var llm = LlamaModel.Load(path, load);
+                caches.CheckHeadSize(llm.Config.HeadSize);
                 // On stderr, so stdout stays llama-bench's table.
                 var error = parseResult.InvocationConfiguration.Error;
                 error.WriteLine($"load: {path} in {Stopwatch.GetElapsedTime(started).TotalMilliseconds.ToString("F0", CultureInfo.InvariantCulture)} ms");

@@ -29,9 +29,9 @@ internal static class ModelSetup
         error.WriteLine($"model: {path} ({config.Architecture}, {config.BlockCount} layers, dim {config.EmbeddingLength}, vocab {config.VocabSize}), loaded in {llm.LoadTime.TotalMilliseconds:F0} ms");
         error.WriteLine(RepackArgument.Describe(llm.Model, load));
         var caches = llm.CacheTypes;
-        var cacheBytes = (long)config.BlockCount * llm.ContextSize * config.KvLength *
-            (Models.KvCacheOptions.BytesPerElement(caches.Keys) + Models.KvCacheOptions.BytesPerElement(caches.Values));
-        error.WriteLine($"KV cache: {llm.ContextSize} positions, K {caches.Keys.ToString().ToLowerInvariant()}, V {caches.Values.ToString().ToLowerInvariant()}, {cacheBytes / 1048576.0:F2} MiB");
+        var perPosition = caches.BytesPerPosition(config.BlockCount, config.KvLength, config.KvLength);
+        error.WriteLine($"KV cache: {llm.ContextSize} positions, K {Models.KvCacheOptions.Name(caches.Keys)}, V {Models.KvCacheOptions.Name(caches.Values)}, " +
+            $"{perPosition * llm.ContextSize / 1048576.0:F2} MiB ({perPosition / 1024.0:F1} KiB per token)");
         return llm;
     }
 

@@ -35,6 +35,7 @@ public sealed class LlameroEngine : IInferenceEngine
         var model = LlamaModel.Load(path, load ?? ModelLoadOptions.Default);
         try
         {
+            cacheTypes?.CheckHeadSize(model.Config.HeadSize); // refuse a block type the heads do not fit before any slot needs it
             var tokenizer = Tokenizer.FromGguf(model.File);
             var fromFile = ChatTemplates.Detect(model.File.GetOrDefault<string?>("tokenizer.chat_template", null));
             var template = CompletionTemplate.Resolve(chatTemplate, fromFile);

@@ -92,9 +92,9 @@ internal static class CacheAttention
         }
     }
 
-    // The head's rows [t0, t0+count) as floats: the F32 cache itself (stride rowStride), or an F16 block widened into
-    // the tile (stride headSize).
-    private static ReadOnlySpan<float> Block<T>(ReadOnlySpan<T> cache, int t0, int count, int rowStride, int headOffset, int headSize,
+    /// <summary>The head's rows [t0, t0+count) as floats: the F32 cache itself (stride rowStride), or an F16 block
+    /// widened into the tile (stride headSize).</summary>
+    internal static ReadOnlySpan<float> Block<T>(ReadOnlySpan<T> cache, int t0, int count, int rowStride, int headOffset, int headSize,
         Span<float> tile, bool finite, SimdLevel level, out int stride)
         where T : unmanaged
     {
@@ -117,7 +117,8 @@ internal static class CacheAttention
         return tile;
     }
 
-    private static Span<float> Scratch(ref float[]? buffer, int length)
+    /// <summary>A thread's scratch buffer of at least <paramref name="length"/> floats (grown, never shrunk).</summary>
+    internal static Span<float> Scratch(ref float[]? buffer, int length)
     {
         if (buffer is null || buffer.Length < length)
             buffer = new float[length];

@@ -19,4 +19,12 @@ public sealed class CacheTypeEngineTests
         Assert.Equal(KvCacheOptions.F16, defaultSession.CacheTypes);
         Assert.Equal(session.CacheBytes, 2 * defaultSession.CacheBytes);
     }
+
+    [Fact]
+    public void A_block_type_the_heads_do_not_fit_is_refused_at_load()
+    {
+        // stories260K's heads are 8 elements: no whole 32-element Q8_0 block. The server refuses at start, not per request.
+        var e = Assert.Throws<ArgumentException>(() => LlameroEngine.Load(TestPaths.Stories260K, cacheTypes: KvCacheOptions.Q8_0));
+        Assert.Contains("K cache type q8_0 stores blocks of 32 elements, which do not divide this model's head size 8", e.Message);
+    }
 }

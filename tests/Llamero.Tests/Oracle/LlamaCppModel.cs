@@ -58,8 +58,16 @@ internal sealed class LlamaCppModel : IDisposable
     {
         EnsureNative();
         var cacheDefault = f32Cache ? GGMLType.GGML_TYPE_F32 : GGMLType.GGML_TYPE_F16;
-        static GGMLType Ggml(Llamero.Models.KvCacheType type) =>
-            type == Llamero.Models.KvCacheType.F16 ? GGMLType.GGML_TYPE_F16 : GGMLType.GGML_TYPE_F32;
+        static GGMLType Ggml(Llamero.Models.KvCacheType type) => type switch
+        {
+            Llamero.Models.KvCacheType.F16 => GGMLType.GGML_TYPE_F16,
+            Llamero.Models.KvCacheType.Q8_0 => GGMLType.GGML_TYPE_Q8_0,
+            Llamero.Models.KvCacheType.Q4_0 => GGMLType.GGML_TYPE_Q4_0,
+            Llamero.Models.KvCacheType.Q4_1 => GGMLType.GGML_TYPE_Q4_1,
+            Llamero.Models.KvCacheType.Q5_0 => GGMLType.GGML_TYPE_Q5_0,
+            Llamero.Models.KvCacheType.Q5_1 => GGMLType.GGML_TYPE_Q5_1,
+            _ => GGMLType.GGML_TYPE_F32,
+        };
         var p = new ModelParams(path)
         {
             ContextSize = (uint)contextSize,
@@ -69,7 +77,8 @@ internal sealed class LlamaCppModel : IDisposable
             BatchThreads = threads,
             TypeK = keyType is { } k ? Ggml(k) : cacheDefault,
             TypeV = valueType is { } v ? Ggml(v) : cacheDefault,
-            FlashAttention = flashAttention,
+            // llama.cpp quantizes a V cache only with flash attention (its CPU kernel is the one that reads such rows).
+            FlashAttention = flashAttention || valueType is { } qv && Llamero.Models.KvCacheOptions.IsQuantized(qv),
         };
         var weights = LLamaWeights.LoadFromFile(p);
         try
@@ -129,6 +138,16 @@ internal sealed class LlamaCppModel : IDisposable
     {
         _context.NativeHandle.MemorySequenceRemove(LLamaSeqId.Zero, position, -1);
         _position = position;
+    }
+
+    /// <summary>llama.cpp's saved state of sequence 0 (its KV cache cells, raw rows included).</summary>
+    public unsafe byte[] SequenceState()
+    {
+        var h = _context.NativeHandle;
+        var state = new byte[(int)h.GetStateSize(LLamaSeqId.Zero)];
+        fixed (byte* p = state)
+            h.GetState(p, (nuint)state.Length, LLamaSeqId.Zero);
+        return state;
     }
 
     /// <summary>Clears the KV cache.</summary>
