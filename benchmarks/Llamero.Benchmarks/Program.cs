@@ -9,8 +9,10 @@ namespace Llamero.Benchmarks;
 /// <c>-- batch-decode -m FILE</c>: sequences decoded one pass each against one batched pass (BatchDecodeMeasure);
 /// <c>-- interleaved [rounds]</c>: repacked layouts beside plain rows by thread CPU time (InterleavedBenchmarks);
 /// <c>-- tg-cpu -m FILE</c>: one-thread generation by thread CPU time per token (TokenCpuMeasure);
+/// <c>-- pp-cpu -m FILE [-p 128]</c>: one-thread prompt processing by thread CPU time, split per matrix and the rest (PromptCpuMeasure);
 /// <c>-- gemv-stream [layout] [MB] [rounds] [cols]</c>: one thread's Gemv over a model-sized region beside a plain read of it (GemvStreamMeasure);
 /// <c>-- model-stream -m FILE</c>: a loaded model's matrices streamed per shape, from its own copy and from a fresh one (ModelStreamMeasure);
+/// <c>-- gemm-kernel [--type Q4_K] [--cols N] [--count 16]</c>: one layout's Gemm kernel alone on cache-resident data (GemmKernelMeasure);
 /// <c>-- gemm-blocking</c>: one wide repacked matmul, whole rows against column ranges (GemmBlockingMeasure);
 /// <c>-- repack-load -m FILE [--layouts default|reference|none]</c>: load time and resident memory with and without repacking;
 /// <c>-- repack-pack FILE...</c>: each layout's packing speed; <c>-- attention</c>: one token's attention over an F32 and an F16 KV cache (AttentionMeasure); anything else runs the BenchmarkDotNet suites (<c>-- --filter '*'</c>).
@@ -35,10 +37,14 @@ public static class Program
             return Quants.InterleavedBenchmarks.Measure(args[1..]);
         if (args.Length > 0 && args[0] == "tg-cpu")
             return Generation.TokenCpuMeasure.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "pp-cpu")
+            return Generation.PromptCpuMeasure.Run(args[1..]);
         if (args.Length > 0 && args[0] == "model-stream")
             return Generation.ModelStreamMeasure.Run(args[1..]);
         if (args.Length > 0 && args[0] == "gemv-stream")
             return Quants.GemvStreamMeasure.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "gemm-kernel")
+            return Quants.GemmKernelMeasure.Run(args[1..]);
         if (args.Length > 0 && args[0] == "gemm-blocking")
             return Quants.GemmBlockingMeasure.Run(args[1..]);
         if (args.Length > 0 && args[0] == "repack-pack")

@@ -83,7 +83,8 @@ public sealed unsafe class RepackedWeights : IDisposable
         var region = Allocate(total, out var backing);
         foreach (var job in jobs)
             result[job.Index] = new WeightMatrix(job.Plain.Type, (nint)(region + job.Offset), job.Plain.Rows, job.Plain.Cols, job.Layout);
-        Fill(jobs, region, backing, packed, read);
+        var kinds = result.Select(m => (m.Type, m.Layout)).Distinct().ToArray();
+        Fill(jobs, region, backing, packed, read, () => KernelWarmup.Run(kinds));
         backing?.Filled();
         Count += jobs.Count;
         Bytes += total;
@@ -138,8 +139,11 @@ public sealed unsafe class RepackedWeights : IDisposable
     }
 
     // Workers claim chunks in source order; the worker that writes a matrix's last chunk reports it, and the first
-    // chunk of each matrix asks the OS to start reading the next matrix's pages (a no-op when they are cached).
-    private static void Fill(List<Job> jobs, byte* region, HugePageBacking? backing, Action<int>? packed, Action<int, long, long>? read)
+    // chunk of each matrix asks the OS to start reading the next matrix's pages (a no-op when they are cached). The
+    // copy's pages are faulted in ahead of the packing (DestinationPages), by the workers themselves and, where a core
+    // is left idle by the threads asked for, by one helper thread that first compiles the kernels the matrices will
+    // multiply with (`warm`, which the first evaluation would otherwise wait for) and then faults pages in.
+    private static void Fill(List<Job> jobs, byte* region, HugePageBacking? backing, Action<int>? packed, Action<int, long, long>? read, Action warm)
     {
         var chunks = new List<(Job Job, int First)>();
         foreach (var job in jobs)
@@ -149,24 +153,51 @@ public sealed unsafe class RepackedWeights : IDisposable
         }
         var next = -1;
         var workers = Math.Clamp(MatMul.Threads, 1, chunks.Count);
-        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ =>
+        var pages = new DestinationPages(chunks.Count, c => Destination(chunks[c].Job, chunks[c].First, region), backing);
+        if (PopulateAhead && workers < Environment.ProcessorCount && chunks.Count > 1)
+            pages.StartHelper(() => Volatile.Read(ref next), warm);
+        try
         {
-            int c;
-            while ((c = Interlocked.Increment(ref next)) < chunks.Count)
+            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ =>
             {
-                var (job, first) = chunks[c];
-                if (first == 0 && job.Next is { } following)
-                    MemoryAdvice.Advise(following.Plain.Data, following.Plain.ByteSize, MemoryAdvice.WillNeed);
-                var bytes = PackChunk(job, first, region, backing);
-                read?.Invoke(job.Index, first * job.PlainGroupBytes, bytes);
-                if (Interlocked.Decrement(ref job.Remaining) == 0)
-                    packed?.Invoke(job.Index);
-            }
-        });
+                int c;
+                while ((c = Interlocked.Increment(ref next)) < chunks.Count)
+                {
+                    var (job, first) = chunks[c];
+                    if (first == 0 && job.Next is { } following)
+                        MemoryAdvice.Advise(following.Plain.Data, following.Plain.ByteSize, MemoryAdvice.WillNeed);
+                    pages.Ensure(c);
+                    var bytes = PackChunk(job, first, region);
+                    read?.Invoke(job.Index, first * job.PlainGroupBytes, bytes);
+                    if (Interlocked.Decrement(ref job.Remaining) == 0)
+                        packed?.Invoke(job.Index);
+                }
+            });
+        }
+        finally
+        {
+            // The helper's faulting ends here; its warm-up may go on beside the first evaluation, which would compile the same.
+            pages.Stop();
+        }
     }
 
-    // Packs the chunk of groups from `first` and returns how many plain bytes it read.
-    private static long PackChunk(Job job, int first, byte* region, HugePageBacking? backing)
+    /// <summary>
+    /// Whether a load may use one helper thread while a core is idle (fewer <see cref="MatMul.Threads"/> than
+    /// processors) to compile the kernels and fault in the copy's pages: the kernel's page faults cost more than the
+    /// packing itself (0.4 ms per MiB on small pages), and a one-thread load otherwise waits for all of it in turn. The
+    /// helper multiplies nothing of the model's. Tests turn it off to compare.
+    /// </summary>
+    internal static bool PopulateAhead { get; set; } = true;
+
+    // The bytes of the copy the chunk of groups from `first` writes.
+    private static (nint Start, long Length) Destination(Job job, int first, byte* region)
+    {
+        var end = Math.Min(job.Groups, first + job.GroupsPerChunk);
+        return ((nint)(region + job.Offset + first * job.GroupBytes), (end - first) * job.GroupBytes);
+    }
+
+    // Packs the chunk of groups from `first` (its copy's pages are in) and returns how many plain bytes it read.
+    private static long PackChunk(Job job, int first, byte* region)
     {
         var layout = job.Layout;
         var cols = job.Plain.Cols;
@@ -175,12 +206,7 @@ public sealed unsafe class RepackedWeights : IDisposable
         var source = (byte*)job.Plain.Data;
         var destination = region + job.Offset;
         var end = Math.Min(job.Groups, first + job.GroupsPerChunk);
-        // Map the chunk's pages in two system calls rather than a page fault per page (a hint: older kernels refuse it).
-        var start = destination + first * groupBytes;
-        if (backing is null)
-            MemoryAdvice.Advise((nint)start, (end - first) * groupBytes, MemoryAdvice.PopulateWrite);
-        else
-            backing.Populate(start, (end - first) * groupBytes);
+        // Map the chunk's file pages in one system call rather than a page fault per page (a hint: older kernels refuse it).
         MemoryAdvice.Advise((nint)(source + first * plainGroupBytes), (end - first) * plainGroupBytes, MemoryAdvice.PopulateRead);
         for (var g = first; g < end; g++)
         {

@@ -11,10 +11,11 @@ namespace Llamero.Quants;
 /// NaN 0x7E00 with the input's sign (ggml_compute_fp32_to_fp16). FP16→FP32 is exact.
 /// .NET exposes no F16C instructions, so the vector forms use integer arithmetic: a half's exponent/mantissa bits
 /// are moved to a single's positions and rebiased (<see cref="Magnitude(Vector256{int})"/>), the sign is put back
-/// and exponent 31 (infinity, NaN) is patched to 255. No step ever has a subnormal float operand: the K-quants'
-/// block scales are mostly subnormal halves, and a subnormal operand costs a microcode assist (on the Zen 4 these
-/// benchmarks run on, the old multiply by 2^112 halved the Q4_K and Q6_K Gemv speed), and under a native library's
-/// denormals-are-zero it would read as zero.
+/// and exponent 31 (infinity, NaN) is patched to 255. No step of the exact forms has a subnormal float operand:
+/// block scales are often subnormal halves (every Q6_K d of a real model), and a subnormal operand costs a
+/// microcode assist (on the Zen 4 these benchmarks run on, a multiply by 2^112 per scale halved the Q4_K and Q6_K
+/// Gemv speed) and reads as zero under a native library's denormals-are-zero. Only <see cref="ToFloatFinite"/>, for
+/// dense F16 data (a KV cache, F16 weights) where subnormals are rare, still multiplies.
 /// </summary>
 public static class Fp16
 {
@@ -24,6 +25,10 @@ public static class Fp16
     // Added to a half's exponent/mantissa bits in a single's positions (bits 13..27), as an integer: the exponent
     // rebiased from 15 to 127.
     private const int Rebias = (127 - 15) << 23;
+
+    // A half sign-extended to 32 bits and shifted left by 13 keeps its sign in bit 31 and its exponent and
+    // mantissa in bits 13..27; bits 28..30 hold copies of the sign and are cleared by this mask.
+    private const uint SignAndMagnitudeMask = 0x8FFFE000u;
 
     // One more exponent step, and 2^-14 (the smallest normal half), for subnormal halves (see Magnitude).
     private const int OneExponent = 1 << 23;
@@ -104,7 +109,7 @@ public static class Fp16
     internal static Vector256<float> ToFloatSignExtended(Vector256<int> h)
     {
         var special = Vector256.Equals(h & Vector256.Create(0x7C00), Vector256.Create(0x7C00));
-        return (ToFloatFinite(h).AsInt32() | (special & Vector256.Create(0x7F800000))).AsSingle();
+        return (ToFloatFiniteScales(h).AsInt32() | (special & Vector256.Create(0x7F800000))).AsSingle();
     }
 
     /// <summary>Four halves (in the low 16 bits of each lane) to four floats, exact for every bit pattern.</summary>
@@ -118,15 +123,37 @@ public static class Fp16
 
     /// <summary>
     /// Eight halves sign-extended to 32 bits, to floats, exact unless a half is infinite or NaN (exponent 31, which
-    /// comes out as a finite value of magnitude ≥ 65536): eight operations, for loops that check
-    /// <see cref="MaxMagnitude"/> once and take the exact path when it reaches 0x7C00.
+    /// comes out as a finite value of magnitude ≥ 65536): three operations, for dense F16 data in loops that check
+    /// <see cref="MaxMagnitude"/> once and take the exact path when it reaches 0x7C00. A subnormal half comes out
+    /// exact but through a subnormal float operand (a microcode assist on some CPUs, zero under denormals-are-zero),
+    /// so block scales, which are often subnormal, go through <see cref="ToFloatFiniteScales"/> instead, or through a
+    /// loop that also checks <see cref="SawSubnormal"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<float> ToFloatFinite(Vector256<int> signExtended)
+    internal static Vector256<float> ToFloatFinite(Vector256<int> signExtended) =>
+        ((signExtended << 13) & Vector256.Create(SignAndMagnitudeMask).AsInt32()).AsSingle() * Vector256.Create(HalfToSingleScale);
+
+    /// <summary>
+    /// <see cref="ToFloatFinite"/> without a subnormal float operand (see <see cref="Magnitude(Vector256{int})"/>), at
+    /// the cost of five more operations: for block scales, which are often subnormal halves.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> ToFloatFiniteScales(Vector256<int> signExtended)
     {
         var shifted = signExtended << 13;
         return (Magnitude(shifted & Vector256.Create(MagnitudeMask)).AsInt32() | (shifted & Vector256.Create(SignMask))).AsSingle();
     }
+
+    /// <summary>Running minimum of |h| − 1 (sign cleared, unsigned) over the halves of sign-extended lanes: it falls below
+    /// 0x3FF exactly when one of them is subnormal (zero wraps to the top).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<uint> MinMagnitudeLessOne(Vector256<uint> min, Vector256<int> magnitudes) =>
+        Vector256.Min(min, (magnitudes - Vector256<int>.One).AsUInt32());
+
+    /// <summary>True when a <see cref="MinMagnitudeLessOne"/> accumulator (started at all ones) saw a subnormal half.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool SawSubnormal(Vector256<uint> min) =>
+        Vector256.LessThanAny(min, Vector256.Create(0x3FFu));
 
     /// <summary>Running maximum of |h| (sign cleared) over sixteen halves: it reaches 0x7C00 exactly when one of
     /// them is infinite or NaN.</summary>

@@ -44,6 +44,7 @@ public class Fp16VectorTests
             var wideSigned = Fp16.ToFloatSignExtended(signExtended);
             var narrow = Fp16.ToFloat(zeroExtended.GetLower());
             var fast = Fp16.ToFloatFinite(signExtended);
+            var scales = Fp16.ToFloatFiniteScales(signExtended);
             for (var j = 0; j < 8; j++)
             {
                 var h = AllHalves[i + j];
@@ -53,7 +54,10 @@ public class Fp16VectorTests
                 if (j < 4)
                     AssertSameBits(expected, narrow[j], $"Vector128 half 0x{h:X4}");
                 if ((h & 0x7C00) != 0x7C00)
+                {
                     AssertSameBits(expected, fast[j], $"finite-only half 0x{h:X4}");
+                    AssertSameBits(expected, scales[j], $"finite-only scale half 0x{h:X4}");
+                }
             }
         }
     }
@@ -67,6 +71,20 @@ public class Fp16VectorTests
             var special = AllHalves.AsSpan(i, 16).ToArray().Any(h => (h & 0x7C00) == 0x7C00);
             Assert.Equal(special, Fp16.SawInfinityOrNaN(Fp16.MaxMagnitude(Vector256<ushort>.Zero, block)));
         }
+    }
+
+    [Fact]
+    public void Subnormal_halves_are_seen_by_the_minimum_check()
+    {
+        for (var i = 0; i < AllHalves.Length; i += 8)
+        {
+            var halves = AllHalves.AsSpan(i, 8).ToArray();
+            var magnitudes = Vector256.Create(halves.Select(h => h & 0x7FFF).ToArray());
+            var subnormal = halves.Any(h => (h & 0x7FFF) is > 0 and < 0x400);
+            Assert.Equal(subnormal, Fp16.SawSubnormal(Fp16.MinMagnitudeLessOne(Vector256<uint>.AllBitsSet, magnitudes)));
+        }
+        // Zeros of either sign are not subnormal.
+        Assert.False(Fp16.SawSubnormal(Fp16.MinMagnitudeLessOne(Vector256<uint>.AllBitsSet, Vector256<int>.Zero)));
     }
 
     [Fact]

@@ -22,7 +22,8 @@ internal sealed partial class Q4_0x8
         static abstract Vector256<float> Widen(Vector256<int> h);
     }
 
-    /// <summary>Four operations, exact unless a scale is infinite or NaN (the loops check and rerun with <see cref="ExactScales"/>).</summary>
+    /// <summary>Three operations, exact unless a scale is infinite or NaN, and steady unless one is subnormal (a subnormal
+    /// float operand: a microcode assist on some CPUs); the loops check both and rerun with <see cref="ExactScales"/>.</summary>
     private readonly struct FiniteScales : IScales
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -42,8 +43,8 @@ internal sealed partial class Q4_0x8
             GemvAvx2<ExactScales>(ref g, ref a, blocks, ref y, resume);
     }
 
-    /// <summary>One activation row; false (results not written) when a scale was infinite or NaN and
-    /// <typeparamref name="TScales"/> cannot widen it. The accumulator starts at zero or, when <paramref name="resume"/>, at the results.</summary>
+    /// <summary>One activation row; false (results not written) when a scale was infinite, NaN or subnormal and
+    /// <typeparamref name="TScales"/> is the finite one. The accumulator starts at zero or, when <paramref name="resume"/>, at the results.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     [SkipLocalsInit]
     private static bool GemvAvx2<TScales>(ref byte g, ref byte a, int blocks, ref float y, bool resume)
@@ -53,6 +54,7 @@ internal sealed partial class Q4_0x8
         ref var sums = ref MemoryMarshal.GetReference(eightSums);
         var acc = resume ? Vector256.LoadUnsafe(ref y) : Vector256<float>.Zero;
         var magnitudes = Vector256<int>.Zero;
+        var smallest = Vector256<uint>.AllBitsSet;
         for (var k0 = 0; k0 < blocks; k0 += SumChunkBlocks)
         {
             var n = Math.Min(SumChunkBlocks, blocks - k0);
@@ -62,11 +64,14 @@ internal sealed partial class Q4_0x8
                 ref var gb = ref Unsafe.Add(ref g, (nint)(k0 + k) * GroupBlockBytes);
                 ref var ab = ref Unsafe.Add(ref a, (nint)(k0 + k) * ActivationBlockBytes);
                 var h = Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref Unsafe.As<byte, short>(ref gb)));
-                magnitudes = Avx2.Max(magnitudes, h & Vector256.Create(0x7FFF));
+                var magnitude = h & Vector256.Create(0x7FFF);
+                magnitudes = Avx2.Max(magnitudes, magnitude);
+                if (typeof(TScales) == typeof(FiniteScales))
+                    smallest = Fp16.MinMagnitudeLessOne(smallest, magnitude);
                 acc = new Nibbles8(ref gb).Step(ref ab, ref Unsafe.Add(ref sums, k), TScales.Widen(h), acc);
             }
         }
-        if (typeof(TScales) == typeof(FiniteScales) && Vector256.GreaterThanOrEqualAny(magnitudes, Vector256.Create(0x7C00)))
+        if (typeof(TScales) == typeof(FiniteScales) && (Vector256.GreaterThanOrEqualAny(magnitudes, Vector256.Create(0x7C00)) || Fp16.SawSubnormal(smallest)))
             return false;
         Vector256.StoreUnsafe(acc, ref y);
         return true;
@@ -75,7 +80,7 @@ internal sealed partial class Q4_0x8
     /// <summary>Every activation row, <see cref="GemmRows"/> at a time (from zero or, when <paramref name="resume"/>, from the results).</summary>
     private static void GemmAvx2(ref byte g, ref byte a, int stride, int count, int blocks, ref float y, int resultStride, bool resume)
     {
-        var exact = HasInfiniteOrNaNScale(ref g, blocks);
+        var exact = NeedsExactScales(ref g, blocks);
         for (var b = 0; b < count; b += GemmRows)
         {
             ref var ab = ref Unsafe.Add(ref a, (nint)b * stride);
@@ -126,14 +131,20 @@ internal sealed partial class Q4_0x8
             Vector256.StoreUnsafe(Unsafe.Add(ref acc, b), ref Unsafe.Add(ref y, (nint)b * resultStride));
     }
 
-    /// <summary>True when one of the group's scales is infinite or NaN.</summary>
-    private static bool HasInfiniteOrNaNScale(ref byte g, int blocks)
+    /// <summary>True when one of the group's scales is infinite, NaN or subnormal: <see cref="FiniteScales"/> would get it wrong or slowly.</summary>
+    private static bool NeedsExactScales(ref byte g, int blocks)
     {
         // The sign comes off before the maximum: a negative scale (0x8000 and up) would otherwise outrank an infinite one.
+        // |h| − 1 wraps a zero scale to the top, so the minimum is under 0x3FF only for a subnormal one.
         var max = Vector128<ushort>.Zero;
+        var min = Vector128<ushort>.AllBitsSet;
         for (var k = 0; k < blocks; k++)
-            max = Vector128.Max(max, Vector128.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref g, (nint)k * GroupBlockBytes))) & Vector128.Create((ushort)0x7FFF));
-        return Vector128.GreaterThanOrEqualAny(max, Vector128.Create((ushort)0x7C00));
+        {
+            var magnitude = Vector128.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref g, (nint)k * GroupBlockBytes))) & Vector128.Create((ushort)0x7FFF);
+            max = Vector128.Max(max, magnitude);
+            min = Vector128.Min(min, magnitude - Vector128<ushort>.One);
+        }
+        return Vector128.GreaterThanOrEqualAny(max, Vector128.Create((ushort)0x7C00)) || Vector128.LessThanAny(min, Vector128.Create((ushort)0x3FF));
     }
 
     /// <summary>8·Σa of each of <paramref name="n"/> Q8_0 blocks at <paramref name="a"/> into <paramref name="sums"/>: eight blocks

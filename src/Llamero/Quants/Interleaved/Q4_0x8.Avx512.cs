@@ -33,7 +33,7 @@ internal sealed partial class Q4_0x8 : IAvx512Gemm
     private static void GemmAvx512<TOps>(ref byte g, ref byte a, int stride, int count, int blocks, ref float y, int resultStride, bool resume)
         where TOps : struct, IAvx512Ops
     {
-        if (HasInfiniteOrNaNScale(ref g, blocks))
+        if (NeedsExactScales(ref g, blocks))
             GemmRowsAvx512<TOps, ExactScales>(ref g, ref a, stride, count, blocks, ref y, resultStride, resume);
         else
             GemmRowsAvx512<TOps, FiniteScales>(ref g, ref a, stride, count, blocks, ref y, resultStride, resume);

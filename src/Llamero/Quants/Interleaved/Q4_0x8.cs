@@ -42,7 +42,30 @@ internal sealed partial class Q4_0x8 : IInterleavedFormat
     public static long GroupBytes(int cols) => (long)Blocks(cols) * GroupBlockBytes;
 
     /// <inheritdoc />
-    public static void Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group) => Shuffle<Packing>(plainRows, cols, group);
+    public static void Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group) => Pack(SimdPath.Current, plainRows, cols, group);
+
+    /// <summary>
+    /// <see cref="Pack(ReadOnlySpan{byte}, int, Span{byte})"/> on <paramref name="level"/>'s path: with AVX2 each block's
+    /// quants move as one 4 x 4 transpose per half (<see cref="RowPieces"/>), else word by word (the same bytes).
+    /// </summary>
+    internal static void Pack(SimdLevel level, ReadOnlySpan<byte> plainRows, int cols, Span<byte> group)
+    {
+        if (level < SimdLevel.Avx2)
+        {
+            Shuffle<Packing>(plainRows, cols, group);
+            return;
+        }
+        var (blocks, rowBytes) = CheckShuffle(plainRows.Length, group.Length, cols);
+        ref var plain = ref MemoryMarshal.GetReference(plainRows);
+        ref var packed = ref MemoryMarshal.GetReference(group);
+        for (var k = 0; k < blocks; k++)
+        {
+            ref var block = ref Unsafe.Add(ref packed, k * GroupBlockBytes);
+            ref var first = ref Unsafe.Add(ref plain, k * PlainBlockBytes);
+            RowPieces.Words(ref first, rowBytes, ref block);
+            RowPieces.Interleave(true, ref Unsafe.Add(ref first, 2), rowBytes, Chunks, ref Unsafe.Add(ref block, ScaleBytes));
+        }
+    }
 
     /// <inheritdoc />
     public static void Unpack(ReadOnlySpan<byte> group, int cols, Span<byte> plainRows) => Shuffle<Unpacking>(group, cols, plainRows);
@@ -54,13 +77,7 @@ internal sealed partial class Q4_0x8 : IInterleavedFormat
         where TDirection : struct, IShuffleDirection
     {
         var pack = TDirection.Pack;
-        var blocks = Blocks(cols);
-        var rowBytes = blocks * PlainBlockBytes;
-        var groupBytes = blocks * GroupBlockBytes;
-        if ((pack ? source : destination).Length < Rows * rowBytes || (pack ? destination : source).Length < groupBytes)
-            throw new ArgumentException(
-                $"Q4_0x8: {Rows} rows of {cols} elements need {Rows * rowBytes} plain bytes and {groupBytes} group bytes; got " +
-                $"{(pack ? source : destination).Length} and {(pack ? destination : source).Length}.");
+        var (blocks, rowBytes) = pack ? CheckShuffle(source.Length, destination.Length, cols) : CheckShuffle(destination.Length, source.Length, cols);
         ref var from = ref MemoryMarshal.GetReference(source);
         ref var to = ref MemoryMarshal.GetReference(destination);
         for (var k = 0; k < blocks; k++)
@@ -72,6 +89,18 @@ internal sealed partial class Q4_0x8 : IInterleavedFormat
                 for (var c = 0; c < Chunks; c++)
                     IShuffleDirection.Move<uint, TDirection>(ref from, ref to, plain + 2 + 4 * c, packed + ScaleBytes + c * ChunkBytes + 4 * r);
             }
+    }
+
+    // The blocks per row and the plain bytes per row, once the plain rows and the group are long enough for them.
+    private static (int Blocks, int RowBytes) CheckShuffle(int plainLength, int groupLength, int cols)
+    {
+        var blocks = Blocks(cols);
+        var rowBytes = blocks * PlainBlockBytes;
+        if (plainLength < Rows * rowBytes || groupLength < blocks * GroupBlockBytes)
+            throw new ArgumentException(
+                $"Q4_0x8: {Rows} rows of {cols} elements need {Rows * rowBytes} plain bytes and {blocks * GroupBlockBytes} group bytes; got " +
+                $"{plainLength} and {groupLength}.");
+        return (blocks, rowBytes);
     }
 
     /// <inheritdoc />

@@ -8,7 +8,8 @@ namespace Llamero.Quants.Interleaved;
 // bound by its own instructions as much as by memory, so it spends as few as it can and keeps everything in registers:
 // the loops are unrolled by hand (constant offsets fold into the loads); each pair of sub-blocks' scale (or min)
 // vectors comes from one qword permute and two in-lane shuffles, right where they are used, instead of a stack table;
-// d and dmin are widened by the four-operation finite conversion while a running maximum watches for an infinite or
+// d and dmin are widened by the finite conversion (Fp16.ToFloatFiniteScales: d is often a subnormal half, and a
+// subnormal float operand once halved this kernel's speed) while a running maximum watches for an infinite or
 // NaN half (then the group is recomputed with the exact one). The integer sums are exact and the float steps are
 // GemmAvx2's, so results stay bit-identical to Gemm.
 internal sealed partial class Q4_Kx8
@@ -74,10 +75,11 @@ internal sealed partial class Q4_Kx8
         return true;
     }
 
-    /// <summary>Eight fp16 values at <paramref name="offset"/> as floats, exactly unless one is infinite or NaN (four operations).</summary>
+    /// <summary>Eight fp16 values at <paramref name="offset"/> as floats, exactly unless one is infinite or NaN, without a
+    /// subnormal float operand (d is often a subnormal half).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> FiniteHalves(ref byte wb, nint offset) =>
-        Fp16.ToFloatFinite(Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref Unsafe.As<byte, short>(ref Unsafe.Add(ref wb, offset)))));
+        Fp16.ToFloatFiniteScales(Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref Unsafe.As<byte, short>(ref Unsafe.Add(ref wb, offset)))));
 
     /// <summary>
     /// Chunk <paramref name="c"/> (64 weights of every row: eight 32-byte unit vectors) against its activations, scaled:

@@ -22,7 +22,17 @@ internal sealed partial class Q4_Kx8 : IAvx512Gemm
         private Vector512<byte> _element0;
     }
 
-    /// <summary>The sixteen <see cref="ScaleVectors"/> spread to both activation rows.</summary>
+    /// <summary>
+    /// Per super-block: the scale vectors of sub-blocks 0..7, then their min vectors 0..7, row r's value in int16 lanes 2r
+    /// and 2r + 1 (the AVX2 <see cref="ScaleVectors"/> hold the mins in pairs instead).
+    /// </summary>
+    [InlineArray(16)]
+    private struct SubBlockScales
+    {
+        private Vector256<short> _element0;
+    }
+
+    /// <summary>The sixteen <see cref="SubBlockScales"/> spread to both activation rows.</summary>
     [InlineArray(16)]
     private struct WideScales
     {
@@ -50,7 +60,7 @@ internal sealed partial class Q4_Kx8 : IAvx512Gemm
     private static void GemmAvx512<TOps>(ref byte w, ref byte a, nint stride, int count, int blocks, ref float y, nint yStride,
         ref float carry, RowRange range) where TOps : struct, IAvx512Ops
     {
-        ScaleVectors sv = default;
+        SubBlockScales sv = default;
         Unsafe.SkipInit(out WideScales ws);
         Unsafe.SkipInit(out WideNibbles nibbles);
         Unsafe.SkipInit(out Avx512Q8KPair act);
@@ -71,7 +81,7 @@ internal sealed partial class Q4_Kx8 : IAvx512Gemm
             for (nint i = 0; i < blocks; i++)
             {
                 ref var wb = ref Unsafe.Add(ref w, i * BlockBytes);
-                UnpackScales(ref wb, ref sv);
+                UnpackSubBlockScales(ref wb, ref sv);
                 for (var k = 0; k < 16; k++)
                     ws[k] = Avx512Pairs.Spread<TOps>(sv[k].AsInt32()).AsInt16();
                 var d = Avx512Pairs.Spread<TOps>(HalvesToFloats(ref wb, DOffset).AsInt32()).AsSingle();
@@ -102,6 +112,17 @@ internal sealed partial class Q4_Kx8 : IAvx512Gemm
         if ((count & 1) != 0)
             GemmAvx2(ref w, ref Unsafe.Add(ref a, (count - 1) * stride), stride, 1, blocks, ref Unsafe.Add(ref y, (count - 1) * yStride), yStride,
                 ref Unsafe.Add(ref carry, (count - 1) * Rows), range);
+    }
+
+    /// <summary>The 12 packed scale bytes of all eight rows to <see cref="SubBlockScales"/> (as <see cref="UnpackScales"/> finds them).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void UnpackSubBlockScales(ref byte wb, ref SubBlockScales sv)
+    {
+        SixBitScales(ref wb, out var scales03, out var scales47, out var mins03, out var mins47);
+        Spread(scales03, ref sv[0]);
+        Spread(scales47, ref sv[4]);
+        Spread(mins03, ref sv[8]);
+        Spread(mins47, ref sv[12]);
     }
 
     /// <summary>The super-block's 32 qs vectors split into low and high nibbles (sub-blocks 2c and 2c + 1), spread to
@@ -166,7 +187,7 @@ internal sealed partial class Q4_Kx8 : IAvx512Gemm
         return TOps.MultiplyAddAdjacent(TOps.Add(TOps.Add(s0, s1), TOps.Add(s2, s3)), scale);
     }
 
-    /// <summary><see cref="Accumulate"/> for a pair: the mins term Σ_j min_j·(bsum_2j + bsum_2j+1) by one madd per
+    /// <summary><see cref="Accumulate"/> for a pair (the same exact mins term, summed sub-block by sub-block): the mins term Σ_j min_j·(bsum_2j + bsum_2j+1) by one madd per
     /// sub-block, then the two fused multiply-adds.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AccumulatePair<TOps>(ref Vector512<float> acc, ref Vector512<float> accMin, Vector512<float> d, Vector512<float> dMin,

@@ -56,7 +56,47 @@ internal sealed partial class Q4_Kx8 : IInterleavedFormat
 
     private const int QK_K = 256;
 
-    public static void Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group) => Shuffle<Packing>(plainRows, cols, group);
+    public static void Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group) => Pack(SimdPath.Current, plainRows, cols, group);
+
+    /// <summary>
+    /// <see cref="Pack(ReadOnlySpan{byte}, int, Span{byte})"/> on <paramref name="level"/>'s path: with AVX2 the quants
+    /// move four words of every row at a time (<see cref="RowPieces"/>), else word by word (the same bytes).
+    /// </summary>
+    internal static void Pack(SimdLevel level, ReadOnlySpan<byte> plainRows, int cols, Span<byte> group)
+    {
+        if (level < SimdLevel.Avx2)
+        {
+            Shuffle<Packing>(plainRows, cols, group);
+            return;
+        }
+        var (blocks, rowBytes) = CheckShuffle(cols, plainRows.Length, group.Length);
+        ref var plain = ref MemoryMarshal.GetReference(plainRows);
+        ref var packed = ref MemoryMarshal.GetReference(group);
+        for (var i = 0; i < blocks; i++)
+        {
+            ref var block = ref Unsafe.Add(ref packed, i * BlockBytes);
+            ref var first = ref Unsafe.Add(ref plain, i * PlainBlockBytes);
+            RowPieces.Words(ref first, rowBytes, ref Unsafe.Add(ref block, DOffset));
+            RowPieces.Words(ref Unsafe.Add(ref first, 2), rowBytes, ref Unsafe.Add(ref block, DMinOffset));
+            for (var r = 0; r < Rows; r++)
+            {
+                ref var scales = ref Unsafe.Add(ref first, r * rowBytes + PlainScales);
+                for (var b = 0; b < 12; b++)
+                    Unsafe.Add(ref block, ScalesOffset + 8 * b + r) = Unsafe.Add(ref scales, b);
+            }
+            RowPieces.Interleave(true, ref Unsafe.Add(ref first, PlainQs), rowBytes, 32, ref Unsafe.Add(ref block, QsOffset));
+        }
+    }
+
+    // The super-blocks per row and the plain bytes per row, once both sides are long enough for them.
+    private static (int Blocks, int RowBytes) CheckShuffle(int cols, int plainLength, int groupLength)
+    {
+        var blocks = Blocks(cols);
+        var total = blocks * BlockBytes;
+        if (plainLength < total || groupLength < total)
+            throw new ArgumentException($"Q4_Kx8: {cols} columns need {total} bytes of plain rows and of group; got {plainLength} and {groupLength}.");
+        return (blocks, blocks * PlainBlockBytes);
+    }
 
     public static void Unpack(ReadOnlySpan<byte> group, int cols, Span<byte> plainRows) => Shuffle<Unpacking>(group, cols, plainRows);
 
@@ -66,12 +106,7 @@ internal sealed partial class Q4_Kx8 : IInterleavedFormat
     private static void Shuffle<TDirection>(ReadOnlySpan<byte> source, int cols, Span<byte> destination)
         where TDirection : struct, IShuffleDirection
     {
-        var pack = TDirection.Pack;
-        var blocks = Blocks(cols);
-        var rowBytes = blocks * PlainBlockBytes;
-        var total = blocks * BlockBytes;
-        if (source.Length < total || destination.Length < total)
-            throw new ArgumentException($"Q4_Kx8: {cols} columns need {total} bytes of plain rows and of group; got {(pack ? source.Length : destination.Length)} and {(pack ? destination.Length : source.Length)}.");
+        var (blocks, rowBytes) = TDirection.Pack ? CheckShuffle(cols, source.Length, destination.Length) : CheckShuffle(cols, destination.Length, source.Length);
         ref var from = ref MemoryMarshal.GetReference(source);
         ref var to = ref MemoryMarshal.GetReference(destination);
         for (var i = 0; i < blocks; i++)

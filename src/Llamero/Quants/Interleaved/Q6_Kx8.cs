@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Llamero.Gguf;
 using Llamero.Kernels;
 
@@ -46,7 +47,21 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
 
     public static long GroupBytes(int cols) => (long)cols / KQuantHelpers.BlockSize * SuperBlockBytes;
 
-    public static void Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group)
+    public static void Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group) => Pack(SimdPath.Current, plainRows, cols, group);
+
+    /// <summary>
+    /// <see cref="Pack(ReadOnlySpan{byte}, int, Span{byte})"/> on <paramref name="level"/>'s path: with AVX2 super-block by
+    /// super-block, the eight rows' levels transposed in registers (<see cref="Avx2Pack"/>), else row by row (the same bytes).
+    /// </summary>
+    internal static void Pack(SimdLevel level, ReadOnlySpan<byte> plainRows, int cols, Span<byte> group)
+    {
+        if (level >= SimdLevel.Avx2 && Avx2.IsSupported)
+            Avx2Pack(plainRows, cols, group);
+        else
+            PortablePack(plainRows, cols, group);
+    }
+
+    private static void PortablePack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group)
     {
         var blocks = CheckShape(cols, group.Length, plainRows.Length);
         Span<uint> quads = stackalloc uint[64];
@@ -68,6 +83,42 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
                         Unsafe.WriteUnaligned(ref Unsafe.Add(ref at, 32 * v), quads[4 * g + v] | ((top >> (2 * v)) & 0x03030303u) << 6);
                 }
             }
+    }
+
+    // Writes each packed super-block once, front to back: the rows' d and scales word by word, then per 16-weight group
+    // the four level quads of all eight rows as one 4 x 4 transpose per half (RowPieces) out of the rows' unpacked levels.
+    private static void Avx2Pack(ReadOnlySpan<byte> plainRows, int cols, Span<byte> group)
+    {
+        var blocks = CheckShape(cols, group.Length, plainRows.Length);
+        var rowBytes = blocks * PlainBlockBytes;
+        Span<byte> levels = stackalloc byte[Rows * KQuantHelpers.BlockSize];
+        ref var plain = ref MemoryMarshal.GetReference(plainRows);
+        ref var rowLevels = ref MemoryMarshal.GetReference(levels);
+        var top = Vector256.Create(0x03030303u);
+        for (var i = 0; i < blocks; i++)
+        {
+            ref var packed = ref Unsafe.Add(ref MemoryMarshal.GetReference(group), i * SuperBlockBytes);
+            ref var first = ref Unsafe.Add(ref plain, i * PlainBlockBytes);
+            RowPieces.Words(ref Unsafe.Add(ref first, PlainDOffset), rowBytes, ref packed);
+            for (var j = 0; j < Rows; j++)
+            {
+                ref var block = ref Unsafe.Add(ref first, j * rowBytes);
+                // Scale pair p (groups 2p, 2p + 1) of row j at 16p + 2j.
+                for (var p = 0; p < 8; p++)
+                    Unsafe.WriteUnaligned(ref Unsafe.Add(ref packed, ScalesOffset + 16 * p + 2 * j),
+                        Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref block, PlainScalesOffset + 2 * p)));
+                Avx2PlainLevels(ref block, ref Unsafe.Add(ref rowLevels, j * KQuantHelpers.BlockSize));
+            }
+            for (var g = 0; g < 16; g++)
+            {
+                RowPieces.Avx2Transpose4(ref Unsafe.Add(ref rowLevels, 16 * g), KQuantHelpers.BlockSize, out var q0, out var q1, out var q2, out var q3);
+                ref var at = ref Unsafe.Add(ref packed, LevelsOffset + GroupLevelBytes * g);
+                // Byte-wise shifts and masks never mix neighbouring levels (as in the portable loop).
+                Unsafe.WriteUnaligned(ref at, q0 | Avx2.ShiftLeftLogical(q3 & top, 6));
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref at, 32), q1 | Avx2.ShiftLeftLogical(Avx2.ShiftRightLogical(q3, 2) & top, 6));
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref at, 64), q2 | Avx2.ShiftLeftLogical(Avx2.ShiftRightLogical(q3, 4) & top, 6));
+            }
+        }
     }
 
     public static void Unpack(ReadOnlySpan<byte> group, int cols, Span<byte> plainRows)
@@ -238,6 +289,26 @@ internal sealed partial class Q6_Kx8 : IInterleavedFormat
                 (Vector128.ShiftRightLogical(ql0, 4) | (qh & high2)).CopyTo(at[64..]);
                 (Vector128.ShiftRightLogical(ql1, 4) | (Vector128.ShiftRightLogical(qh, 2) & high2)).CopyTo(at[96..]);
             }
+    }
+
+    /// <summary><see cref="PlainLevels"/> 32 levels at a time, through refs (the byte shifts as 16-bit shifts whose
+    /// spill into the neighbouring byte the masks clear).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Avx2PlainLevels(ref byte block, ref byte levels)
+    {
+        var low4 = Vector256.Create((byte)0x0F).AsUInt16();
+        var high2 = Vector256.Create((byte)0x30).AsUInt16();
+        for (var half = 0; half < 2; half++)
+        {
+            var ql0 = Unsafe.ReadUnaligned<Vector256<ushort>>(ref Unsafe.Add(ref block, 64 * half));
+            var ql1 = Unsafe.ReadUnaligned<Vector256<ushort>>(ref Unsafe.Add(ref block, 64 * half + 32));
+            var qh = Unsafe.ReadUnaligned<Vector256<ushort>>(ref Unsafe.Add(ref block, PlainQhOffset + 32 * half));
+            ref var at = ref Unsafe.Add(ref levels, 128 * half);
+            Unsafe.WriteUnaligned(ref at, (ql0 & low4) | (Avx2.ShiftLeftLogical(qh, 4) & high2));
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref at, 32), (ql1 & low4) | (Avx2.ShiftLeftLogical(qh, 2) & high2));
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref at, 64), (Avx2.ShiftRightLogical(ql0, 4) & low4) | (qh & high2));
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref at, 96), (Avx2.ShiftRightLogical(ql1, 4) & low4) | (Avx2.ShiftRightLogical(qh, 2) & high2));
+        }
     }
 
     /// <summary>The inverse of <see cref="PlainLevels"/> (every bit of Ql and Qh belongs to one level).</summary>

@@ -1,0 +1,118 @@
+using Llamero.Gguf;
+
+namespace Llamero.Kernels;
+
+/// <summary>
+/// Faults in the pages of a fresh repacked copy chunk by chunk, in the order the packers write the chunks, each chunk
+/// once and before it is written (<c>madvise(MADV_POPULATE_WRITE)</c>: one system call a chunk rather than a fault a
+/// page; through <see cref="HugePageBacking"/> when the region asked for huge pages). Whoever needs pages takes the next
+/// chunk nobody has claimed: a packer its own chunk, or, when a helper thread is already faulting that one in, a chunk
+/// ahead of it, so a packer never sits idle while pages are owed. At most <see cref="Lead"/> chunks are faulted in
+/// ahead of the packing, so the copy's resident memory runs at most that far ahead of the file pages it replaces.
+/// </summary>
+internal sealed unsafe class DestinationPages
+{
+    /// <summary>Chunks the faulting may run ahead of the last chunk a packer has claimed.</summary>
+    internal const int Lead = 4;
+
+    private const int Untouched = 0;
+    private const int Faulting = 1;
+    private const int Resident = 2;
+
+    private readonly int[] _state;
+    private readonly Func<int, (nint Start, long Length)> _range;
+    private readonly HugePageBacking? _backing;
+    private int _claimed = -1;
+    private int _stopped;
+    private int _helperFaulting;
+
+    /// <summary>Pages for <paramref name="chunks"/> chunks, chunk c covering <paramref name="range"/>(c).</summary>
+    public DestinationPages(int chunks, Func<int, (nint Start, long Length)> range, HugePageBacking? backing)
+    {
+        _state = new int[chunks];
+        _range = range;
+        _backing = backing;
+    }
+
+    /// <summary>Returns once chunk <paramref name="chunk"/>'s pages are in, faulting in chunks itself meanwhile.</summary>
+    public void Ensure(int chunk)
+    {
+        var wait = new SpinWait();
+        while (Volatile.Read(ref _state[chunk]) != Resident)
+        {
+            if (!FaultNext(chunk + Lead))
+                wait.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+
+    /// <summary>
+    /// Starts a helper thread that runs <paramref name="first"/>, then faults chunks in, in order, never more than
+    /// <see cref="Lead"/> past the chunk <paramref name="packing"/> says a packer claimed last; it ends when every chunk
+    /// is claimed or at <see cref="Stop"/>. The packers fault in what they need themselves meanwhile.
+    /// </summary>
+    public void StartHelper(Func<int> packing, Action first)
+    {
+        var helper = new Thread(() =>
+        {
+            try
+            {
+                first();
+            }
+            catch (Exception)
+            {
+                // Only time is at stake: whatever failed here fails again, where it is reported, when the model needs it.
+            }
+            var wait = new SpinWait();
+            while (Volatile.Read(ref _claimed) + 1 < _state.Length)
+            {
+                // Announce the fault before looking at the stop flag (both full fences): Stop either sees it or is seen.
+                Interlocked.Increment(ref _helperFaulting);
+                var faulted = Volatile.Read(ref _stopped) == 0 && FaultNext(Math.Max(packing(), 0) + Lead);
+                var stopped = Volatile.Read(ref _stopped) != 0;
+                Interlocked.Decrement(ref _helperFaulting);
+                if (stopped)
+                    break;
+                if (faulted)
+                    wait.Reset();
+                else
+                    wait.SpinOnce();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "Llamero load helper",
+        };
+        helper.Start();
+    }
+
+    /// <summary>
+    /// Stops the helper's faulting (the packing ended, or failed) and returns once it has finished the chunk it was
+    /// faulting in: no page of the region is touched afterwards. What the helper ran first may still be running.
+    /// </summary>
+    public void Stop()
+    {
+        Interlocked.Exchange(ref _stopped, 1);
+        var wait = new SpinWait();
+        while (Volatile.Read(ref _helperFaulting) != 0)
+            wait.SpinOnce(sleep1Threshold: -1);
+    }
+
+    // Claims the next chunk in order and faults it in, unless it lies past `limit` or there is none left: then false.
+    private bool FaultNext(int limit)
+    {
+        var claimed = Volatile.Read(ref _claimed);
+        var chunk = claimed + 1;
+        if (chunk > limit || chunk >= _state.Length)
+            return false;
+        if (Interlocked.CompareExchange(ref _claimed, chunk, claimed) != claimed)
+            return true;   // another thread took it: the caller looks again
+        Volatile.Write(ref _state[chunk], Faulting);
+        var (start, length) = _range(chunk);
+        if (_backing is null)
+            MemoryAdvice.Advise(start, length, MemoryAdvice.PopulateWrite);
+        else
+            _backing.Populate((byte*)start, length);
+        Volatile.Write(ref _state[chunk], Resident);
+        return true;
+    }
+}

@@ -1,0 +1,47 @@
+using System.Runtime.InteropServices;
+using Llamero.Gguf;
+using Llamero.Quants.Interleaved;
+
+namespace Llamero.Kernels;
+
+/// <summary>
+/// Compiles the multiplication path of each weight kind a model multiplies (format and layout) before its first
+/// evaluation needs it, by multiplying a tiny zero matrix of that kind once for one activation row (the Gemv kernels)
+/// and once for eight (the Gemm kernels). The JIT compiles a method once per process, so a load that runs this on a core
+/// its threads leave idle saves the first token the compile time of its largest kernels (tens of milliseconds each, on
+/// the thread that would otherwise wait for them).
+/// </summary>
+internal static unsafe class KernelWarmup
+{
+    private const int Cols = 256;
+    private const int Batch = 8;
+
+    /// <summary>Runs the multiplication path of every kind in <paramref name="kinds"/> once, on the calling thread.</summary>
+    public static void Run(IEnumerable<(GgmlType Type, WeightLayout? Layout)> kinds)
+    {
+        foreach (var (type, layout) in kinds.Distinct())
+            Warm(type, layout);
+    }
+
+    private static void Warm(GgmlType type, WeightLayout? layout)
+    {
+        var rows = layout?.RowGroup ?? 8;
+        var bytes = layout is null ? rows * GgmlTypes.Get(type).RowBytes(Cols) : layout.GroupBytes(Cols) * (rows / layout.RowGroup);
+        // Zero bytes are valid weights in every format (zero scales); the products are zero.
+        var weights = new byte[bytes + 64];
+        var x = new float[Batch * Cols];
+        var y = new float[Batch * rows];
+        var handle = GCHandle.Alloc(weights, GCHandleType.Pinned);
+        try
+        {
+            var data = (handle.AddrOfPinnedObject() + 63) & ~(nint)63;
+            var matrix = new WeightMatrix(type, data, rows, Cols, layout);
+            MatMul.Multiply(in matrix, x.AsSpan(0, Cols), y.AsSpan(0, rows), 1);
+            MatMul.Multiply(in matrix, x, y, Batch);
+        }
+        finally
+        {
+            handle.Free();
+        }
+    }
+}
