@@ -38,6 +38,13 @@ internal sealed partial class Q6_Kx8
         private Vector256<float> _element0;
     }
 
+    /// <summary>The int32 sums (row j in lane j) of the eight activation rows of one <see cref="Sum8"/> pass.</summary>
+    [InlineArray(8)]
+    private struct RowSums
+    {
+        private Vector256<int> _element0;
+    }
+
     /// <summary>One activation row: every weight byte read once and decoded in registers.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void GemvAvx2(ref byte w, ref byte y, int blocks, ref float results)
@@ -68,7 +75,7 @@ internal sealed partial class Q6_Kx8
 
     /// <summary>
     /// <paramref name="count"/> (at most <see cref="GemmRows"/>) activation rows: each super-block's levels and scales are decoded once into L1-resident
-    /// stack vectors, then run against the rows four at a time. Integer sums and float steps are those of
+    /// stack vectors, then run against the rows eight at a time (then four, then one). Integer sums and float steps are those of
     /// <see cref="GemvAvx2"/>, so each row's results are bit-identical to it. The accumulators start at zero or, when
     /// <paramref name="resume"/>, at the results (<see cref="GemmRange"/>).
     /// </summary>
@@ -78,6 +85,7 @@ internal sealed partial class Q6_Kx8
     {
         Unsafe.SkipInit(out LevelVectors levels);
         Unsafe.SkipInit(out ScaleVectors scales);
+        Unsafe.SkipInit(out RowSums sums);
         RowAccumulators acc = default;
         if (resume)
             for (var b = 0; b < count; b++)
@@ -91,6 +99,12 @@ internal sealed partial class Q6_Kx8
             ref var y0 = ref Unsafe.Add(ref y, i * Q8_K.BlockBytes);
             var d = RowScales(ref wb);
             var b = 0;
+            for (; b + 8 <= count; b += 8)
+            {
+                ref var ya = ref Unsafe.Add(ref y0, b * stride);
+                Sum8(ref u, ref s, ref Unsafe.Add(ref ya, Q8_K.QsOffset), stride, ref sums);
+                Step8(d, ref ya, stride, ref sums, ref s, ref acc[b]);
+            }
             for (; b + 4 <= count; b += 4)
             {
                 ref var ya = ref Unsafe.Add(ref y0, b * stride);
@@ -134,6 +148,84 @@ internal sealed partial class Q6_Kx8
             Unsafe.Add(ref u, 4 * g + 1) = l1;
             Unsafe.Add(ref u, 4 * g + 2) = l2;
             Unsafe.Add(ref u, 4 * g + 3) = l3;
+        }
+    }
+
+    /// <summary>
+    /// Σ over the 16 groups of eight activation rows (<paramref name="a0"/>, <paramref name="stride"/> bytes apart) against the
+    /// decoded super-block, into <paramref name="sums"/>: each level and scale vector is loaded once for eight rows, the
+    /// eight int32 sums stay in registers; rows 0..3 and 4..7 are addressed from two bases by scaled strides.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Sum8(ref Vector256<byte> u, ref Vector256<short> s, ref byte a0, nint stride, ref RowSums sums)
+    {
+        ref var a4 = ref Unsafe.Add(ref a0, 4 * stride);
+        var stride2 = 2 * stride;
+        var stride3 = 3 * stride;
+        Vector256<int> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        for (nint g = 0; g < 16; g++)
+        {
+            var scale = Unsafe.Add(ref s, g);
+            // Quads 0, 1 (elements 16g .. 16g + 7), then quads 2, 3 (+ 8 .. + 15).
+            QuadPairs8(Unsafe.Add(ref u, 4 * g), Unsafe.Add(ref u, 4 * g + 1), ref a0, ref a4, stride, stride2, stride3, 0, scale,
+                ref c0, ref c1, ref c2, ref c3, ref c4, ref c5, ref c6, ref c7);
+            QuadPairs8(Unsafe.Add(ref u, 4 * g + 2), Unsafe.Add(ref u, 4 * g + 3), ref a0, ref a4, stride, stride2, stride3, 8, scale,
+                ref c0, ref c1, ref c2, ref c3, ref c4, ref c5, ref c6, ref c7);
+            a0 = ref Unsafe.Add(ref a0, 16);
+            a4 = ref Unsafe.Add(ref a4, 16);
+        }
+        sums[0] = c0;
+        sums[1] = c1;
+        sums[2] = c2;
+        sums[3] = c3;
+        sums[4] = c4;
+        sums[5] = c5;
+        sums[6] = c6;
+        sums[7] = c7;
+    }
+
+    /// <summary>Two quads of the eight rows (at element offset <paramref name="e"/> of the group) against eight activation rows, scaled into their sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void QuadPairs8(Vector256<byte> first, Vector256<byte> second, ref byte a0, ref byte a4, nint stride, nint stride2, nint stride3,
+        nint e, Vector256<short> scale, ref Vector256<int> c0, ref Vector256<int> c1, ref Vector256<int> c2, ref Vector256<int> c3,
+        ref Vector256<int> c4, ref Vector256<int> c5, ref Vector256<int> c6, ref Vector256<int> c7)
+    {
+        c0 += Avx2.MultiplyAddAdjacent(QuadPair(first, second, ref a0, e), scale);
+        c1 += Avx2.MultiplyAddAdjacent(QuadPair(first, second, ref a0, stride + e), scale);
+        c2 += Avx2.MultiplyAddAdjacent(QuadPair(first, second, ref a0, stride2 + e), scale);
+        c3 += Avx2.MultiplyAddAdjacent(QuadPair(first, second, ref a0, stride3 + e), scale);
+        c4 += Avx2.MultiplyAddAdjacent(QuadPair(first, second, ref a4, e), scale);
+        c5 += Avx2.MultiplyAddAdjacent(QuadPair(first, second, ref a4, stride + e), scale);
+        c6 += Avx2.MultiplyAddAdjacent(QuadPair(first, second, ref a4, stride2 + e), scale);
+        c7 += Avx2.MultiplyAddAdjacent(QuadPair(first, second, ref a4, stride3 + e), scale);
+    }
+
+    /// <summary>
+    /// The float steps of a <see cref="Sum8"/> pass's eight activation rows (<paramref name="yb"/>, then <paramref name="stride"/>
+    /// bytes apart) into eight consecutive accumulators, the offset's scale pairs held in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step8(Vector256<float> d, ref byte yb, nint stride, ref RowSums sums, ref Vector256<short> s, ref Vector256<float> acc)
+    {
+        ref var pairs = ref Unsafe.Add(ref s, PairSlot);
+        var p0 = pairs;
+        var p1 = Unsafe.Add(ref pairs, 1);
+        var p2 = Unsafe.Add(ref pairs, 2);
+        var p3 = Unsafe.Add(ref pairs, 3);
+        var p4 = Unsafe.Add(ref pairs, 4);
+        var p5 = Unsafe.Add(ref pairs, 5);
+        var p6 = Unsafe.Add(ref pairs, 6);
+        var p7 = Unsafe.Add(ref pairs, 7);
+        ref var sum = ref sums[0];
+        for (nint k = 0; k < 8; k++)
+        {
+            var offset = (Avx2.MultiplyAddAdjacent(p0, BroadcastPair(ref yb, 0)) + Avx2.MultiplyAddAdjacent(p1, BroadcastPair(ref yb, 1)))
+                       + (Avx2.MultiplyAddAdjacent(p2, BroadcastPair(ref yb, 2)) + Avx2.MultiplyAddAdjacent(p3, BroadcastPair(ref yb, 3)))
+                       + ((Avx2.MultiplyAddAdjacent(p4, BroadcastPair(ref yb, 4)) + Avx2.MultiplyAddAdjacent(p5, BroadcastPair(ref yb, 5)))
+                       + (Avx2.MultiplyAddAdjacent(p6, BroadcastPair(ref yb, 6)) + Avx2.MultiplyAddAdjacent(p7, BroadcastPair(ref yb, 7))));
+            acc = StepAvx2(d, ref yb, Unsafe.Add(ref sum, k) - Avx2.ShiftLeftLogical(offset, 5), acc);
+            acc = ref Unsafe.Add(ref acc, 1);
+            yb = ref Unsafe.Add(ref yb, stride);
         }
     }
 
