@@ -30,7 +30,7 @@ internal static class QuantizedKeyScores
     /// <summary>Positions per pass.</summary>
     public const int Rows = 8;
 
-    [ThreadStatic] private static byte[]? _quants;   // (Rows, blocks, 32) the unpacked key weights of a pass
+    [ThreadStatic] private static byte[]? _quants;   // (Rows, blocks, 32) the unpacked key weights of a pass (not Q8_0)
     [ThreadStatic] private static float[]? _scales;  // (Rows, blocks) their block scales
 
     /// <summary>Whether this kernel runs here (AVX2 and FMA).</summary>
@@ -57,18 +57,23 @@ internal static class QuantizedKeyScores
         ref var a0 = ref MemoryMarshal.GetReference(queries);
         ref var s0 = ref MemoryMarshal.GetReference(scores);
         var scaleV = Vector256.Create(scale);
+        // Q8_0 weights are bytes already: read them where they lie (2 bytes of scale, then 32 quants, per block).
+        var direct = typeof(TW) == typeof(Q8_0.Block);
+        int blockStride = direct ? Unsafe.SizeOf<TW>() : 32, rowStride = blocks * blockStride;
         for (var t0 = 0; t0 < done; t0 += Rows)
         {
             // Unpack the eight rows' blocks: weights as signed bytes, scales as floats, row r block b at r * blocks + b.
             for (var i = 0; i < Rows * blocks; i++)
             {
                 ref readonly var w = ref Unsafe.Add(ref k0, t0 * blocks + i);
-                TF.Weights(in w).AsByte().StoreUnsafe(ref q0, (nuint)(i * 32));
+                if (!direct)
+                    TF.Weights(in w).AsByte().StoreUnsafe(ref q0, (nuint)(i * 32));
                 Unsafe.Add(ref d0, i) = TF.Scale(in w);
             }
+            ref var weights = ref direct ? ref Unsafe.Add(ref Unsafe.As<TW, byte>(ref Unsafe.Add(ref k0, t0 * blocks)), 2) : ref q0;
             for (var g = 0; g < heads; g++)
             {
-                var acc = Head(ref q0, ref d0, ref Unsafe.Add(ref a0, g * blocks), blocks);
+                var acc = Head(ref weights, blockStride, rowStride, ref d0, ref Unsafe.Add(ref a0, g * blocks), blocks);
                 (acc * scaleV).StoreUnsafe(ref s0, (nuint)(g * scoresStride + t0));
             }
         }
@@ -77,18 +82,17 @@ internal static class QuantizedKeyScores
 
     // One query head against the eight unpacked rows: the eight scores (unscaled), in position order.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Head(ref byte q0, ref float d0, ref Q8_0.Block a, int blocks)
+    private static Vector256<float> Head(ref byte q0, int blockStride, int rowBytes, ref float d0, ref Q8_0.Block a, int blocks)
     {
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         var ones = Vector256.Create((short)1);
-        var rowBytes = blocks * 32;
         for (var b = 0; b < blocks; b++)
         {
             ref readonly var ab = ref Unsafe.Add(ref a, b);
             var qa = Q8_0.Quants(in ab);
             var magnitudes = Avx2.Sign(qa, qa).AsByte(); // |q|, so the key carries q's sign: maddubs(|q|, sign(k, q))
             var da = Fp16.ToFloat(ab.D);
-            ref var k = ref Unsafe.Add(ref q0, b * 32);
+            ref var k = ref Unsafe.Add(ref q0, b * blockStride);
             ref var d = ref Unsafe.Add(ref d0, b);
             c0 = Step(c0, magnitudes, qa, ref k, 0, da * d, ones);
             c1 = Step(c1, magnitudes, qa, ref k, rowBytes, da * Unsafe.Add(ref d, blocks), ones);
