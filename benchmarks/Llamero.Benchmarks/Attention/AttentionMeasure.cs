@@ -33,17 +33,19 @@ public static class AttentionMeasure
         var positions = Arg("--positions", "512,2048,4096").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var shapes = Arg("--shapes", "tinyllama,synthia,llama2-7b").Split(',');
         var rounds = int.Parse(Arg("--rounds", "5"), CultureInfo.InvariantCulture);
-        var types = Arg("--types", "f32,f16,q8_0,q4_0").Split(',').Select(KvCacheOptions.ParseType).ToArray();
+        // A type names keys and values alike; "k/v" names them apart (q8_0/f16: Q8_0 keys, F16 values).
+        var types = Arg("--types", "f32,f16,q8_0,q4_0").Split(',').Select(t => t.Split('/')).Select(kv =>
+            new KvCacheOptions(KvCacheOptions.ParseType(kv[0]), KvCacheOptions.ParseType(kv[^1]))).ToArray();
         Thread.BeginThreadAffinity();
         Console.WriteLine($"attention of one token, one thread, {SimdPath.Current}, thread CPU time, best of {rounds}; µs per layer (ms per token, all layers)");
-        var names = types.Select(KvCacheOptions.Name).ToArray();
-        var baseline = Array.IndexOf(types, KvCacheType.F16);
+        var names = types.Select(t => t.Keys == t.Values ? KvCacheOptions.Name(t.Keys) : $"{KvCacheOptions.Name(t.Keys)}/{KvCacheOptions.Name(t.Values)}").ToArray();
+        var baseline = Array.IndexOf(types, KvCacheOptions.F16);
         Console.WriteLine("| shape | position | " + string.Join(" | ", names) + " | " + string.Join(" | ", names.Where((_, i) => i != baseline).Select(n => $"{n}/f16")) + " |");
         Console.WriteLine("| --- | ---: |" + string.Concat(Enumerable.Repeat(" ---: |", 2 * names.Length - (baseline >= 0 ? 1 : 0))));
         foreach (var shape in Shapes.Where(s => shapes.Contains(s.Name)))
         foreach (var p in positions)
         {
-            var cases = types.Select(t => new Case(shape, p, new KvCacheOptions(t, t))).ToArray();
+            var cases = types.Select(t => new Case(shape, p, t)).ToArray();
             var best = cases.Select(_ => double.MaxValue).ToArray();
             for (var round = 0; round < rounds; round++)
                 for (var c = 0; c < cases.Length; c++)

@@ -120,7 +120,7 @@ internal static class AttentionBlocks
     // [Σa0, Σa1, ..., Σa7]: two rounds of horizontal adds leave, per 128-bit lane, the four lane sums of a0..a3
     // (and a4..a7); adding the lanes finishes them.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Reduce8(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3,
+    internal static Vector256<float> Reduce8(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3,
         Vector256<float> a4, Vector256<float> a5, Vector256<float> a6, Vector256<float> a7)
     {
         var low = Avx.HorizontalAdd(Avx.HorizontalAdd(a0, a1), Avx.HorizontalAdd(a2, a3));

@@ -76,6 +76,14 @@ internal abstract class KvRowCodec
     {
         public override GgmlType Type => TF.Type;
 
+        // The format's weights and scale as QuantizedKeyScores reads them (used only for signed formats dotted with Q8_0).
+        private readonly struct Signed : QuantizedKeyScores.IKeyBlocks<TW>
+        {
+            public static Vector256<sbyte> Weights(in TW w) => TF.Weights256(in w);
+
+            public static float Scale(in TW w) => TF.WeightScale(in w);
+        }
+
         public override GgmlType QueryType => TF.DotPartner;
 
         public override void Quantize(ReadOnlySpan<float> row, Span<byte> dst)
@@ -171,7 +179,15 @@ internal abstract class KvRowCodec
             if ((long)count * rowBytes > keys.Length || (long)heads * queryBytes > queries.Length
                 || count > scoresStride || (long)(heads - 1) * scoresStride + count > scores.Length)
                 throw new ArgumentException($"Attention scores: {count} {GgmlTypes.NameOf(TF.Type)} rows x {heads} heads of {headSize} do not fit the cache, queries or scores.");
-            for (var t = 0; t < count; t++)
+            var t = 0;
+            if (level >= SimdLevel.Avx2 && QuantizedKeyScores.IsSupported && typeof(TA) == typeof(Q8_0.Block) && !TF.HasOffset && !TF.UnsignedWeights)
+            {
+                // Eight positions per pass, every head (QuantizedKeyScores); the rest one position at a time below.
+                var blocks = headSize / BlockSize;
+                t = QuantizedKeyScores.Run<Signed, TW>(MemoryMarshal.Cast<byte, TW>(keys[..(count * rowBytes)]), count, blocks,
+                    MemoryMarshal.Cast<byte, Q8_0.Block>(queries[..(heads * queryBytes)]), heads, scale, scores, scoresStride);
+            }
+            for (; t < count; t++)
             {
                 var row = keys.Slice(t * rowBytes, rowBytes);
                 var results = scores[t..];

@@ -83,8 +83,7 @@ public sealed unsafe class RepackedWeights : IDisposable
         var region = Allocate(total, out var backing);
         foreach (var job in jobs)
             result[job.Index] = new WeightMatrix(job.Plain.Type, (nint)(region + job.Offset), job.Plain.Rows, job.Plain.Cols, job.Layout);
-        var kinds = result.Select(m => (m.Type, m.Layout)).Distinct().ToArray();
-        Fill(jobs, region, backing, packed, read, () => KernelWarmup.Run(kinds));
+        Fill(jobs, region, backing, packed, read);
         backing?.Filled();
         Count += jobs.Count;
         Bytes += total;
@@ -139,11 +138,10 @@ public sealed unsafe class RepackedWeights : IDisposable
     }
 
     // Workers claim chunks in source order; the worker that writes a matrix's last chunk reports it, and the first
-    // chunk of each matrix asks the OS to start reading the next matrix's pages (a no-op when they are cached). The
-    // copy's pages are faulted in ahead of the packing (DestinationPages), by the workers themselves and, where a core
-    // is left idle by the threads asked for, by one helper thread that first compiles the kernels the matrices will
-    // multiply with (`warm`, which the first evaluation would otherwise wait for) and then faults pages in.
-    private static void Fill(List<Job> jobs, byte* region, HugePageBacking? backing, Action<int>? packed, Action<int, long, long>? read, Action warm)
+    // chunk of each matrix asks the OS to start reading the next matrix's pages (a no-op when they are cached). A chunk's
+    // pages (copy and file) are faulted in ahead of its packing (ChunkPages), by the workers themselves and, where a core
+    // is left idle by the threads asked for, by one helper thread that does nothing else.
+    private static void Fill(List<Job> jobs, byte* region, HugePageBacking? backing, Action<int>? packed, Action<int, long, long>? read)
     {
         var chunks = new List<(Job Job, int First)>();
         foreach (var job in jobs)
@@ -153,9 +151,9 @@ public sealed unsafe class RepackedWeights : IDisposable
         }
         var next = -1;
         var workers = Math.Clamp(MatMul.Threads, 1, chunks.Count);
-        var pages = new DestinationPages(chunks.Count, c => Destination(chunks[c].Job, chunks[c].First, region), backing);
+        var pages = new ChunkPages(chunks.Count, c => Touches(chunks[c].Job, chunks[c].First, region), backing);
         if (PopulateAhead && workers < Environment.ProcessorCount && chunks.Count > 1)
-            pages.StartHelper(() => Volatile.Read(ref next), warm);
+            pages.StartHelper(() => Volatile.Read(ref next));
         try
         {
             Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ =>
@@ -176,27 +174,27 @@ public sealed unsafe class RepackedWeights : IDisposable
         }
         finally
         {
-            // The helper's faulting ends here; its warm-up may go on beside the first evaluation, which would compile the same.
             pages.Stop();
         }
     }
 
     /// <summary>
-    /// Whether a load may use one helper thread while a core is idle (fewer <see cref="MatMul.Threads"/> than
-    /// processors) to compile the kernels and fault in the copy's pages: the kernel's page faults cost more than the
-    /// packing itself (0.4 ms per MiB on small pages), and a one-thread load otherwise waits for all of it in turn. The
-    /// helper multiplies nothing of the model's. Tests turn it off to compare.
+    /// Whether a repack may fault pages in on one helper thread while a core is idle (fewer <see cref="MatMul.Threads"/>
+    /// than processors): the kernel's page faults cost more than the packing itself (0.4 ms per MiB of fresh copy on
+    /// small pages), and a one-thread load otherwise waits for both in turn. The helper packs and multiplies nothing.
+    /// Tests turn it off to compare.
     /// </summary>
     internal static bool PopulateAhead { get; set; } = true;
 
-    // The bytes of the copy the chunk of groups from `first` writes.
-    private static (nint Start, long Length) Destination(Job job, int first, byte* region)
+    // The bytes of the copy the chunk of groups from `first` writes, and the plain bytes it reads.
+    private static (nint Copy, long CopyBytes, nint Source, long SourceBytes) Touches(Job job, int first, byte* region)
     {
-        var end = Math.Min(job.Groups, first + job.GroupsPerChunk);
-        return ((nint)(region + job.Offset + first * job.GroupBytes), (end - first) * job.GroupBytes);
+        var groups = Math.Min(job.Groups, first + job.GroupsPerChunk) - first;
+        return ((nint)(region + job.Offset + first * job.GroupBytes), groups * job.GroupBytes,
+            job.Plain.Data + (nint)(first * job.PlainGroupBytes), groups * job.PlainGroupBytes);
     }
 
-    // Packs the chunk of groups from `first` (its copy's pages are in) and returns how many plain bytes it read.
+    // Packs the chunk of groups from `first` (its pages are in) and returns how many plain bytes it read.
     private static long PackChunk(Job job, int first, byte* region)
     {
         var layout = job.Layout;
@@ -206,8 +204,6 @@ public sealed unsafe class RepackedWeights : IDisposable
         var source = (byte*)job.Plain.Data;
         var destination = region + job.Offset;
         var end = Math.Min(job.Groups, first + job.GroupsPerChunk);
-        // Map the chunk's file pages in one system call rather than a page fault per page (a hint: older kernels refuse it).
-        MemoryAdvice.Advise((nint)(source + first * plainGroupBytes), (end - first) * plainGroupBytes, MemoryAdvice.PopulateRead);
         for (var g = first; g < end; g++)
         {
             layout.Pack(new ReadOnlySpan<byte>(source + g * plainGroupBytes, checked((int)plainGroupBytes)), cols,

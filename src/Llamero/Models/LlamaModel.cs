@@ -1,5 +1,6 @@
 using Llamero.Gguf;
 using Llamero.Kernels;
+using Llamero.Quants.Interleaved;
 using Llamero.Tokenization;
 
 namespace Llamero.Models;
@@ -55,6 +56,8 @@ public sealed class LlamaModel : IDisposable
         var repacked = options.RepackWeights ? new RepackedWeights(options.LayoutFor) : null;
         try
         {
+            // On a core the threads leave idle, the kernels compile while the weights load (the first token would wait).
+            KernelWarmup.StartIfIdleCore(MultipliedKinds(file, options));
             var config = LlamaConfig.FromGguf(file);
             // Repacking reads the matrices it copies (in parallel, in file order) and reports each one as it lands;
             // the tensors left in the file are read in afterwards, so no page is read twice.
@@ -75,6 +78,12 @@ public sealed class LlamaModel : IDisposable
             throw;
         }
     }
+
+    // The formats and layouts the matrices will be multiplied in: every 2-D weight but the embedding table, in its format's
+    // layout when repacking (one that does not fit a matrix's shape leaves it plain: warming both costs little).
+    private static (GgmlType, WeightLayout?)[] MultipliedKinds(GgufFile file, ModelLoadOptions options) =>
+        [.. file.Tensors.Where(t => t.Dimensions.Length == 2 && t.Name != "token_embd.weight").Select(t => t.Type).Distinct()
+            .Select(type => (type, options.RepackWeights ? options.LayoutFor(type) : null))];
 
     /// <summary>A new sequence with a KV cache of <paramref name="contextSize"/> positions
     /// (0 or less: the model's trained context), stored as <paramref name="cacheTypes"/> says

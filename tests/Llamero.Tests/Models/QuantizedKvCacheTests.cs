@@ -156,6 +156,17 @@ public class QuantizedKvCacheTests(ITestOutputHelper output)
         Assert.DoesNotContain("   at ", error);
     }
 
+    [Fact]
+    public void Run_generates_with_a_q8_0_cache_and_reports_its_memory_per_token()
+    {
+        var (exit, output, error) = Cli.CliRunner.Run("run", "-m", Head64Model.Value, "-p", "Once upon a time", "-n", "6", "--temp", "0",
+            "-c", "256", "-ctk", "q8_0", "-ctv", "q8_0");
+        Assert.True(exit == 0, error);
+        Assert.False(string.IsNullOrWhiteSpace(output));
+        // 2 layers x (K + V) x 2 KV heads x 2 blocks of 34 bytes = 544 bytes per token; x 256 positions = 0.13 MiB.
+        Assert.Contains("KV cache: 256 positions, K q8_0, V q8_0, 0.13 MiB (0.5 KiB per token)", error);
+    }
+
     [Theory]
     [InlineData("q3_k", "unknown KV cache type 'q3_k'")]
     [InlineData("iq4_nl", "'iq4_nl' is a llama.cpp type Llamero does not store yet")]

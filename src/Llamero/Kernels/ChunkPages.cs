@@ -3,14 +3,15 @@ using Llamero.Gguf;
 namespace Llamero.Kernels;
 
 /// <summary>
-/// Faults in the pages of a fresh repacked copy chunk by chunk, in the order the packers write the chunks, each chunk
-/// once and before it is written (<c>madvise(MADV_POPULATE_WRITE)</c>: one system call a chunk rather than a fault a
-/// page; through <see cref="HugePageBacking"/> when the region asked for huge pages). Whoever needs pages takes the next
-/// chunk nobody has claimed: a packer its own chunk, or, when a helper thread is already faulting that one in, a chunk
-/// ahead of it, so a packer never sits idle while pages are owed. At most <see cref="Lead"/> chunks are faulted in
-/// ahead of the packing, so the copy's resident memory runs at most that far ahead of the file pages it replaces.
+/// Faults in the pages a repack's chunks touch, chunk by chunk in the order the packers take them, each chunk once and
+/// before it is packed: its part of the fresh copy for writing (<c>madvise(MADV_POPULATE_WRITE)</c>, through
+/// <see cref="HugePageBacking"/> when the region asked for huge pages) and its plain bytes in the mapped file for reading
+/// (<c>MADV_POPULATE_READ</c>): one system call each rather than a fault a page. Whoever needs pages takes the next chunk
+/// nobody has claimed: a packer its own chunk, or, when a helper thread is already faulting that one in, a chunk ahead
+/// of it, so a packer never sits idle while pages are owed. At most <see cref="Lead"/> chunks are faulted in ahead of
+/// the packing, which bounds what the copy and the file hold ahead of the chunk being packed.
 /// </summary>
-internal sealed unsafe class DestinationPages
+internal sealed unsafe class ChunkPages
 {
     /// <summary>Chunks the faulting may run ahead of the last chunk a packer has claimed.</summary>
     internal const int Lead = 4;
@@ -20,14 +21,14 @@ internal sealed unsafe class DestinationPages
     private const int Resident = 2;
 
     private readonly int[] _state;
-    private readonly Func<int, (nint Start, long Length)> _range;
+    private readonly Func<int, (nint Copy, long CopyBytes, nint Source, long SourceBytes)> _range;
     private readonly HugePageBacking? _backing;
     private int _claimed = -1;
     private int _stopped;
     private int _helperFaulting;
 
-    /// <summary>Pages for <paramref name="chunks"/> chunks, chunk c covering <paramref name="range"/>(c).</summary>
-    public DestinationPages(int chunks, Func<int, (nint Start, long Length)> range, HugePageBacking? backing)
+    /// <summary>Pages for <paramref name="chunks"/> chunks, chunk c writing and reading the ranges <paramref name="range"/>(c) gives.</summary>
+    public ChunkPages(int chunks, Func<int, (nint Copy, long CopyBytes, nint Source, long SourceBytes)> range, HugePageBacking? backing)
     {
         _state = new int[chunks];
         _range = range;
@@ -46,22 +47,13 @@ internal sealed unsafe class DestinationPages
     }
 
     /// <summary>
-    /// Starts a helper thread that runs <paramref name="first"/>, then faults chunks in, in order, never more than
-    /// <see cref="Lead"/> past the chunk <paramref name="packing"/> says a packer claimed last; it ends when every chunk
-    /// is claimed or at <see cref="Stop"/>. The packers fault in what they need themselves meanwhile.
+    /// Starts a helper thread that faults chunks in, in order, never more than <see cref="Lead"/> past the chunk
+    /// <paramref name="packing"/> says a packer claimed last; it ends when every chunk is claimed or at <see cref="Stop"/>.
     /// </summary>
-    public void StartHelper(Func<int> packing, Action first)
+    public void StartHelper(Func<int> packing)
     {
         var helper = new Thread(() =>
         {
-            try
-            {
-                first();
-            }
-            catch (Exception)
-            {
-                // Only time is at stake: whatever failed here fails again, where it is reported, when the model needs it.
-            }
             var wait = new SpinWait();
             while (Volatile.Read(ref _claimed) + 1 < _state.Length)
             {
@@ -80,14 +72,14 @@ internal sealed unsafe class DestinationPages
         })
         {
             IsBackground = true,
-            Name = "Llamero load helper",
+            Name = "Llamero page faulting",
         };
         helper.Start();
     }
 
     /// <summary>
     /// Stops the helper's faulting (the packing ended, or failed) and returns once it has finished the chunk it was
-    /// faulting in: no page of the region is touched afterwards. What the helper ran first may still be running.
+    /// faulting in: no page is touched afterwards.
     /// </summary>
     public void Stop()
     {
@@ -107,11 +99,13 @@ internal sealed unsafe class DestinationPages
         if (Interlocked.CompareExchange(ref _claimed, chunk, claimed) != claimed)
             return true;   // another thread took it: the caller looks again
         Volatile.Write(ref _state[chunk], Faulting);
-        var (start, length) = _range(chunk);
+        var (copy, copyBytes, source, sourceBytes) = _range(chunk);
         if (_backing is null)
-            MemoryAdvice.Advise(start, length, MemoryAdvice.PopulateWrite);
+            MemoryAdvice.Advise(copy, copyBytes, MemoryAdvice.PopulateWrite);
         else
-            _backing.Populate((byte*)start, length);
+            _backing.Populate((byte*)copy, copyBytes);
+        // A hint: older kernels refuse it, and the packer's reads fault the pages in.
+        MemoryAdvice.Advise(source, sourceBytes, MemoryAdvice.PopulateRead);
         Volatile.Write(ref _state[chunk], Resident);
         return true;
     }

@@ -7,13 +7,13 @@ using Llamero.Quants.Interleaved;
 namespace Llamero.Tests.Kernels;
 
 /// <summary>
-/// The one-thread load's helper: <see cref="DestinationPages"/> faults every chunk in exactly once, before the packer
-/// that needs it goes on, never more than <see cref="DestinationPages.Lead"/> chunks ahead of the packing and never
-/// after <see cref="DestinationPages.Stop"/>; a repack with the helper writes the bytes one without it writes; and
+/// The one-thread load's helper: <see cref="ChunkPages"/> faults every chunk in exactly once, before the packer
+/// that needs it goes on, never more than <see cref="ChunkPages.Lead"/> chunks ahead of the packing and never
+/// after <see cref="ChunkPages.Stop"/>; a repack with the helper writes the bytes one without it writes; and
 /// <see cref="KernelWarmup"/> runs every layout's multiplication (its failures would otherwise pass unseen on the helper).
 /// </summary>
 [Collection(nameof(MatMulThreads))]
-public sealed unsafe class DestinationPagesTests
+public sealed unsafe class ChunkPagesTests
 {
     [Fact]
     public void Every_chunk_is_faulted_in_once_before_its_packer_goes_on_and_within_the_lead()
@@ -21,20 +21,21 @@ public sealed unsafe class DestinationPagesTests
         const int chunks = 200;
         const int chunkBytes = 64 << 10;
         var region = (byte*)NativeMemory.AlignedAlloc(chunks * chunkBytes, 4096);
+        var source = (byte*)NativeMemory.AlignedAlloc(4096, 4096);
         try
         {
             var faults = new int[chunks];
             var packing = -1;
             var tooFarAhead = new ConcurrentBag<(int Chunk, int Packing)>();
-            var pages = new DestinationPages(chunks, c =>
+            var pages = new ChunkPages(chunks, c =>
             {
                 Interlocked.Increment(ref faults[c]);
                 var at = Volatile.Read(ref packing);
-                if (c > Math.Max(at, 0) + DestinationPages.Lead)
+                if (c > Math.Max(at, 0) + ChunkPages.Lead)
                     tooFarAhead.Add((c, at));
-                return ((nint)(region + (long)c * chunkBytes), chunkBytes);
+                return ((nint)(region + (long)c * chunkBytes), chunkBytes, (nint)source, 4096);
             }, backing: null);
-            pages.StartHelper(() => Volatile.Read(ref packing), () => Thread.Sleep(5));
+            pages.StartHelper(() => Volatile.Read(ref packing));
             // Two packers claiming chunks in order, as RepackedWeights' workers do.
             Parallel.For(0, 2, new ParallelOptions { MaxDegreeOfParallelism = 2 }, _ =>
             {
@@ -56,6 +57,7 @@ public sealed unsafe class DestinationPagesTests
         finally
         {
             NativeMemory.AlignedFree(region);
+            NativeMemory.AlignedFree(source);
         }
     }
 
