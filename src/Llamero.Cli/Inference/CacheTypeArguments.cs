@@ -8,13 +8,13 @@ internal sealed class CacheTypeArguments
 {
     public Option<string> Keys { get; } = new("--cache-type-k", "-ctk")
     {
-        Description = "KV cache type for keys: f16 (default, as llama.cpp), f32 (twice the memory), q8_0 (53% of f16), q4_0 (28%), q4_1, q5_0, q5_1 (quantized types need a head size that is a multiple of 32).",
+        Description = "KV cache type for keys: f16 (default, as llama.cpp), f32 (twice the memory), q8_0 (53% of f16), q4_0 (28%), q4_1, q5_0, q5_1, iq4_nl (quantized types need a head size that is a multiple of 32).",
         DefaultValueFactory = _ => "f16",
     };
 
     public Option<string> Values { get; } = new("--cache-type-v", "-ctv")
     {
-        Description = "KV cache type for values: f16 (default, as llama.cpp), f32, q8_0, q4_0, q4_1, q5_0, q5_1.",
+        Description = "KV cache type for values: f16 (default, as llama.cpp), f32, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl.",
         DefaultValueFactory = _ => "f16",
     };
 

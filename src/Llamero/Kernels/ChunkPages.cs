@@ -6,21 +6,16 @@ namespace Llamero.Kernels;
 /// Faults in the pages a repack's chunks touch, chunk by chunk in the order the packers take them, each chunk once and
 /// before it is packed: its part of the fresh copy for writing (<c>madvise(MADV_POPULATE_WRITE)</c>, through
 /// <see cref="HugePageBacking"/> when the region asked for huge pages) and its plain bytes in the mapped file for reading
-/// (<c>MADV_POPULATE_READ</c>): one system call each rather than a fault a page. Whoever needs pages takes the next chunk
-/// nobody has claimed: a packer its own chunk, or, when a helper thread is already faulting that one in, a chunk ahead
-/// of it, so a packer never sits idle while pages are owed. At most <see cref="Lead"/> chunks are faulted in ahead of
-/// the packing, which bounds what the copy and the file hold ahead of the chunk being packed.
+/// (<c>MADV_POPULATE_READ</c>): one system call each rather than a fault a page. A packer faults in its own chunk unless a
+/// helper thread has claimed it already; the helper takes the chunks after the packers' in order, at most
+/// <see cref="Lead"/> ahead of the packing, which bounds what the copy and the file hold ahead of the chunk being packed.
 /// </summary>
 internal sealed unsafe class ChunkPages
 {
     /// <summary>Chunks the faulting may run ahead of the last chunk a packer has claimed.</summary>
     internal const int Lead = 4;
 
-    private const int Untouched = 0;
-    private const int Faulting = 1;
-    private const int Resident = 2;
-
-    private readonly int[] _state;
+    private readonly int _chunks;
     private readonly Func<int, (nint Copy, long CopyBytes, nint Source, long SourceBytes)> _range;
     private readonly HugePageBacking? _backing;
     private int _claimed = -1;
@@ -30,20 +25,21 @@ internal sealed unsafe class ChunkPages
     /// <summary>Pages for <paramref name="chunks"/> chunks, chunk c writing and reading the ranges <paramref name="range"/>(c) gives.</summary>
     public ChunkPages(int chunks, Func<int, (nint Copy, long CopyBytes, nint Source, long SourceBytes)> range, HugePageBacking? backing)
     {
-        _state = new int[chunks];
+        _chunks = chunks;
         _range = range;
         _backing = backing;
     }
 
-    /// <summary>Returns once chunk <paramref name="chunk"/>'s pages are in, faulting in chunks itself meanwhile.</summary>
+    /// <summary>
+    /// Faults chunk <paramref name="chunk"/> in (and any unclaimed one before it) unless another thread has claimed it:
+    /// then the caller goes on at once and its own writes fault in whatever that thread has not reached yet. Populating
+    /// never changes a page's bytes, so the two never conflict, and a packer never waits on a helper the scheduler has
+    /// put aside (on a loaded machine it may be, for many milliseconds).
+    /// </summary>
     public void Ensure(int chunk)
     {
-        var wait = new SpinWait();
-        while (Volatile.Read(ref _state[chunk]) != Resident)
-        {
-            if (!FaultNext(chunk + Lead))
-                wait.SpinOnce(sleep1Threshold: -1);
-        }
+        while (Volatile.Read(ref _claimed) < chunk)
+            FaultNext(chunk);
     }
 
     /// <summary>
@@ -55,7 +51,7 @@ internal sealed unsafe class ChunkPages
         var helper = new Thread(() =>
         {
             var wait = new SpinWait();
-            while (Volatile.Read(ref _claimed) + 1 < _state.Length)
+            while (Volatile.Read(ref _claimed) + 1 < _chunks)
             {
                 // Announce the fault before looking at the stop flag (both full fences): Stop either sees it or is seen.
                 Interlocked.Increment(ref _helperFaulting);
@@ -94,11 +90,10 @@ internal sealed unsafe class ChunkPages
     {
         var claimed = Volatile.Read(ref _claimed);
         var chunk = claimed + 1;
-        if (chunk > limit || chunk >= _state.Length)
+        if (chunk > limit || chunk >= _chunks)
             return false;
         if (Interlocked.CompareExchange(ref _claimed, chunk, claimed) != claimed)
             return true;   // another thread took it: the caller looks again
-        Volatile.Write(ref _state[chunk], Faulting);
         var (copy, copyBytes, source, sourceBytes) = _range(chunk);
         if (_backing is null)
             MemoryAdvice.Advise(copy, copyBytes, MemoryAdvice.PopulateWrite);
@@ -106,7 +101,6 @@ internal sealed unsafe class ChunkPages
             _backing.Populate((byte*)copy, copyBytes);
         // A hint: older kernels refuse it, and the packer's reads fault the pages in.
         MemoryAdvice.Advise(source, sourceBytes, MemoryAdvice.PopulateRead);
-        Volatile.Write(ref _state[chunk], Resident);
         return true;
     }
 }

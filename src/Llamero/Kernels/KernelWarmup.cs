@@ -16,8 +16,8 @@ internal static unsafe class KernelWarmup
     private const int Cols = 256;
     private const int Batch = 8;
 
-    /// <summary>Whether a load may warm the kernels on a thread of its own: while <see cref="MatMul.Threads"/> leave a
-    /// core idle. Tests turn it off to compare.</summary>
+    /// <summary>Whether a load may warm the kernels on a thread of its own, while <see cref="MatMul.Threads"/> leave a
+    /// core idle (<see cref="IdleCores"/>). Tests turn it off to compare.</summary>
     internal static bool Enabled { get; set; } = true;
 
     /// <summary>
@@ -26,7 +26,7 @@ internal static unsafe class KernelWarmup
     /// </summary>
     public static Thread? StartIfIdleCore(IReadOnlyList<(GgmlType Type, WeightLayout? Layout)> kinds)
     {
-        if (!Enabled || MatMul.Threads >= Environment.ProcessorCount || kinds.Count == 0)
+        if (!Enabled || kinds.Count == 0 || !IdleCores.OneBesideTheThreads())
             return null;
         var thread = new Thread(() =>
         {

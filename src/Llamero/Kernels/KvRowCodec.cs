@@ -7,7 +7,7 @@ using Llamero.Quants;
 namespace Llamero.Kernels;
 
 /// <summary>
-/// What a block-quantized KV cache type (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1) needs for storage and attention, as llama.cpp's
+/// What a block-quantized KV cache type (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL) needs for storage and attention, as llama.cpp's
 /// CPU backend does it: a row goes in through the type's CPU <c>from_float</c> (ggml's set_rows; for Q8_0 that is the
 /// SIMD <c>quantize_row_q8_0</c>, the others call their <c>_ref</c>), K·q quantizes each query head to the type's dot
 /// partner (Q8_0, or Q8_1 for Q4_1/Q5_1) and uses the integer block dot (flash attention's <c>kq_vec_dot</c>), and
@@ -23,6 +23,7 @@ internal abstract class KvRowCodec
     private static readonly KvRowCodec Q4_1Codec = new BlockCodec<Q4_1, Q4_1.Block, Q8_1.Block>();
     private static readonly KvRowCodec Q5_0Codec = new BlockCodec<Q5_0, Q5_0.Block, Q8_0.Block>();
     private static readonly KvRowCodec Q5_1Codec = new BlockCodec<Q5_1, Q5_1.Block, Q8_1.Block>();
+    private static readonly KvRowCodec IQ4_NLCodec = new BlockCodec<IQ4_NL, IQ4_NL.Block, Q8_0.Block>();
 
     /// <summary>The codec of <paramref name="type"/>, or null for F32 and F16 (not block-quantized).</summary>
     public static KvRowCodec? For(GgmlType type) => type switch
@@ -32,6 +33,7 @@ internal abstract class KvRowCodec
         GgmlType.Q4_1 => Q4_1Codec,
         GgmlType.Q5_0 => Q5_0Codec,
         GgmlType.Q5_1 => Q5_1Codec,
+        GgmlType.IQ4_NL => IQ4_NLCodec,
         GgmlType.F32 or GgmlType.F16 => null,
         _ => throw new NotSupportedException($"A KV cache cannot store {GgmlTypes.NameOf(type)}."),
     };

@@ -152,7 +152,7 @@ public sealed unsafe class RepackedWeights : IDisposable
         var next = -1;
         var workers = Math.Clamp(MatMul.Threads, 1, chunks.Count);
         var pages = new ChunkPages(chunks.Count, c => Touches(chunks[c].Job, chunks[c].First, region), backing);
-        if (PopulateAhead && workers < Environment.ProcessorCount && chunks.Count > 1)
+        if (PopulateAhead && chunks.Count > 1 && IdleCores.OneBesideTheThreads())
             pages.StartHelper(() => Volatile.Read(ref next));
         try
         {
@@ -179,10 +179,10 @@ public sealed unsafe class RepackedWeights : IDisposable
     }
 
     /// <summary>
-    /// Whether a repack may fault pages in on one helper thread while a core is idle (fewer <see cref="MatMul.Threads"/>
-    /// than processors): the kernel's page faults cost more than the packing itself (0.4 ms per MiB of fresh copy on
-    /// small pages), and a one-thread load otherwise waits for both in turn. The helper packs and multiplies nothing.
-    /// Tests turn it off to compare.
+    /// Whether a repack may fault pages in on one helper thread while a core is idle (<see cref="IdleCores"/>): the
+    /// kernel's page faults cost more than the packing itself (0.4 ms per MiB of fresh copy on small pages), and a
+    /// one-thread load otherwise waits for both in turn. The helper packs and multiplies nothing. Tests turn it off to
+    /// compare.
     /// </summary>
     internal static bool PopulateAhead { get; set; } = true;
 
@@ -194,7 +194,8 @@ public sealed unsafe class RepackedWeights : IDisposable
             job.Plain.Data + (nint)(first * job.PlainGroupBytes), groups * job.PlainGroupBytes);
     }
 
-    // Packs the chunk of groups from `first` (its pages are in) and returns how many plain bytes it read.
+    // Packs the chunk of groups from `first` (its pages faulted in, or being faulted in by the helper) and returns how
+    // many plain bytes it read.
     private static long PackChunk(Job job, int first, byte* region)
     {
         var layout = job.Layout;

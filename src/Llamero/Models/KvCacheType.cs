@@ -25,6 +25,9 @@ public enum KvCacheType
 
     /// <summary>ggml's Q5_1 blocks (32 elements in 24 bytes, 6 bits each).</summary>
     Q5_1,
+
+    /// <summary>ggml's IQ4_NL blocks (32 elements in 18 bytes, 4.5 bits each, a non-linear 16-value grid).</summary>
+    IQ4_NL,
 }
 
 /// <summary>The element types of the KV cache: keys and values separately, as llama.cpp allows.</summary>
@@ -33,7 +36,7 @@ public enum KvCacheType
 public sealed record KvCacheOptions(KvCacheType Keys, KvCacheType Values)
 {
     /// <summary>The type names <see cref="ParseType"/> accepts, as llama.cpp spells them.</summary>
-    public const string ValidNames = "f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1";
+    public const string ValidNames = "f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl";
 
     /// <summary>F32 keys and values.</summary>
     public static KvCacheOptions F32 { get; } = new(KvCacheType.F32, KvCacheType.F32);
@@ -67,6 +70,7 @@ public sealed record KvCacheOptions(KvCacheType Keys, KvCacheType Values)
         KvCacheType.Q4_1 => GgmlType.Q4_1,
         KvCacheType.Q5_0 => GgmlType.Q5_0,
         KvCacheType.Q5_1 => GgmlType.Q5_1,
+        KvCacheType.IQ4_NL => GgmlType.IQ4_NL,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, $"Unknown KV cache type; valid: {ValidNames}."),
     };
 
@@ -103,8 +107,8 @@ public sealed record KvCacheOptions(KvCacheType Keys, KvCacheType Values)
     /// <summary>llama.cpp's name of <paramref name="type"/> (f16, q8_0, ...).</summary>
     public static string Name(KvCacheType type) => type.ToString().ToLowerInvariant();
 
-    /// <summary>Parses a llama.cpp cache type name (<see cref="ValidNames"/>); llama.cpp types Llamero does not store
-    /// (bf16, iq4_nl) are named as such.</summary>
+    /// <summary>Parses a llama.cpp cache type name (<see cref="ValidNames"/>); the llama.cpp type Llamero does not store
+    /// (bf16) is named as such.</summary>
     public static KvCacheType ParseType(string name) => name.Trim().ToLowerInvariant() switch
     {
         "f32" => KvCacheType.F32,
@@ -114,7 +118,8 @@ public sealed record KvCacheOptions(KvCacheType Keys, KvCacheType Values)
         "q4_1" => KvCacheType.Q4_1,
         "q5_0" => KvCacheType.Q5_0,
         "q5_1" => KvCacheType.Q5_1,
-        "bf16" or "iq4_nl" =>
+        "iq4_nl" => KvCacheType.IQ4_NL,
+        "bf16" =>
             throw new ArgumentException($"KV cache type '{name}' is a llama.cpp type Llamero does not store yet; valid: {ValidNames}"),
         _ => throw new ArgumentException($"unknown KV cache type '{name}'; valid: {ValidNames}"),
     };

@@ -58,7 +58,7 @@ public sealed class ServeCommandTests
     [InlineData("--host,not-an-ip", "--host")]
     [InlineData("-m,/nonexistent/model.gguf", "model.gguf")]
     [InlineData("-ctk,q4_0", "K cache type q4_0 stores blocks of 32 elements, which do not divide this model's head size 8")]
-    [InlineData("-ctv,iq4_nl", "KV cache type 'iq4_nl' is a llama.cpp type Llamero does not store yet; valid: f32, f16, q8_0")]
+    [InlineData("-ctv,bf16", "KV cache type 'bf16' is a llama.cpp type Llamero does not store yet; valid: f32, f16, q8_0")]
     public async Task Bad_options_exit_1_with_one_line(string args, string expected)
     {
         var output = new StringWriter();

@@ -32,8 +32,8 @@ public sealed class CacheTypeOptionTests : IDisposable
 
     [Theory]
     [InlineData("q8_0", "V cache type q8_0 stores blocks of 32 elements, which do not divide this model's head size 8; use f16 or f32.")]
-    [InlineData("iq4_nl", "KV cache type 'iq4_nl' is a llama.cpp type Llamero does not store yet; valid: f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1")]
-    [InlineData("f8", "unknown KV cache type 'f8'; valid: f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1")]
+    [InlineData("bf16", "KV cache type 'bf16' is a llama.cpp type Llamero does not store yet; valid: f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl")]
+    [InlineData("f8", "unknown KV cache type 'f8'; valid: f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl")]
     public void An_unsupported_cache_type_is_a_one_line_error(string type, string message)
     {
         var path = Path.Combine(_dir, "story.txt");

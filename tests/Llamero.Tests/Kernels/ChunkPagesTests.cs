@@ -7,8 +7,8 @@ using Llamero.Quants.Interleaved;
 namespace Llamero.Tests.Kernels;
 
 /// <summary>
-/// The one-thread load's helper: <see cref="ChunkPages"/> faults every chunk in exactly once, before the packer
-/// that needs it goes on, never more than <see cref="ChunkPages.Lead"/> chunks ahead of the packing and never
+/// The one-thread load's helper: <see cref="ChunkPages"/> faults every chunk in exactly once, claimed before the
+/// packer that needs it goes on, never more than <see cref="ChunkPages.Lead"/> chunks ahead of the packing and never
 /// after <see cref="ChunkPages.Stop"/>; a repack with the helper writes the bytes one without it writes; and
 /// <see cref="KernelWarmup"/> runs every layout's multiplication (its failures would otherwise pass unseen on the helper).
 /// </summary>
@@ -16,7 +16,7 @@ namespace Llamero.Tests.Kernels;
 public sealed unsafe class ChunkPagesTests
 {
     [Fact]
-    public void Every_chunk_is_faulted_in_once_before_its_packer_goes_on_and_within_the_lead()
+    public void Every_chunk_is_faulted_in_once_claimed_before_its_packer_goes_on_and_within_the_lead()
     {
         const int chunks = 200;
         const int chunkBytes = 64 << 10;
@@ -43,7 +43,8 @@ public sealed unsafe class ChunkPagesTests
                 while ((c = Interlocked.Increment(ref packing)) < chunks)
                 {
                     pages.Ensure(c);
-                    Assert.Equal(1, Volatile.Read(ref faults[c]));
+                    // Claimed by now: faulted in by this packer, or by the helper, which may still be at it.
+                    Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref faults[c]) == 1, 5000), $"chunk {c} was not claimed");
                     new Span<byte>(region + (long)c * chunkBytes, chunkBytes).Fill((byte)c);
                 }
             });
@@ -76,6 +77,7 @@ public sealed unsafe class ChunkPagesTests
         try
         {
             MatMul.Threads = 1;
+            IdleCores.IgnoreOtherWork = true;
             RepackedWeights.PopulateAhead = false;
             using var alone = new RepackedWeights();
             var expected = alone.Repack(in matrix);
@@ -89,6 +91,29 @@ public sealed unsafe class ChunkPagesTests
         finally
         {
             RepackedWeights.PopulateAhead = true;
+            IdleCores.IgnoreOtherWork = false;
+            MatMul.Threads = before;
+        }
+    }
+
+    [Fact]
+    public void A_core_is_idle_beside_the_threads_only_while_fewer_threads_than_processors_multiply()
+    {
+        var before = MatMul.Threads;
+        try
+        {
+            IdleCores.IgnoreOtherWork = true;
+            MatMul.Threads = Environment.ProcessorCount;
+            Assert.False(IdleCores.OneBesideTheThreads());
+            if (Environment.ProcessorCount > 1)
+            {
+                MatMul.Threads = Environment.ProcessorCount - 1;
+                Assert.True(IdleCores.OneBesideTheThreads());
+            }
+        }
+        finally
+        {
+            IdleCores.IgnoreOtherWork = false;
             MatMul.Threads = before;
         }
     }

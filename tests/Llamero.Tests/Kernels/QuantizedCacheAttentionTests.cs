@@ -11,7 +11,7 @@ namespace Llamero.Tests.Kernels;
 /// </summary>
 public class QuantizedCacheAttentionTests
 {
-    public static TheoryData<GgmlType> BlockTypes => new() { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1 };
+    public static TheoryData<GgmlType> BlockTypes => new() { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.IQ4_NL };
 
     private static float[] RandomFloats(Random rng, int n, float spread) =>
         Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1) * spread).ToArray();
@@ -80,7 +80,8 @@ public class QuantizedCacheAttentionTests
                     var k = keys.AsSpan(t * rowBytes, rowBytes);
                     var q = quantized.AsSpan(g * queryBytes, queryBytes);
                     // The scalar path is ggml's _generic dot exactly. AVX2 forms ggml's AVX2 block sums (exactly its dot
-                    // for the rows after the last whole group of eight and for Q4_1/Q5_1; the eight-row kernel of
+                    // for the rows after the last whole group of eight and for Q4_1/Q5_1, but not IQ4_NL, whose ggml
+                    // kernel sums alternate blocks into two accumulators; the eight-row kernel of
                     // QuantizedKeyScores orders the final lane sum differently); the portable paths sum the same
                     // blocks in another order.
                     var generic = GgmlNative.VecDot(type, codec.QueryType, k, q, headSize, generic: true) * scale;
@@ -88,7 +89,7 @@ public class QuantizedCacheAttentionTests
                     var actual = scores[g * stride + t];
                     if (level == SimdLevel.Scalar)
                         Assert.Equal(generic, actual);
-                    else if (level == SimdLevel.Avx2 && (t >= count / 8 * 8 || type is GgmlType.Q4_1 or GgmlType.Q5_1))
+                    else if (level == SimdLevel.Avx2 && (t >= count / 8 * 8 || type is GgmlType.Q4_1 or GgmlType.Q5_1) && type != GgmlType.IQ4_NL)
                         Assert.Equal(simd, actual);
                     else
                         Assert.True(Math.Abs(generic - actual) <= 1e-5 * (1 + Math.Abs(generic)), $"{level} head {g} row {t}: {actual} vs {generic}");
@@ -100,6 +101,7 @@ public class QuantizedCacheAttentionTests
     {
         { GgmlType.Q8_0, GgmlType.Q8_0 }, { GgmlType.Q4_0, GgmlType.Q4_0 }, { GgmlType.Q4_1, GgmlType.Q5_1 }, { GgmlType.Q5_0, GgmlType.Q4_1 },
         { GgmlType.Q8_0, GgmlType.F16 }, { GgmlType.F16, GgmlType.Q8_0 }, { GgmlType.F32, GgmlType.Q4_0 }, { GgmlType.Q5_1, GgmlType.F32 },
+        { GgmlType.IQ4_NL, GgmlType.IQ4_NL },
     };
 
     [Theory]

@@ -66,6 +66,7 @@ internal sealed class LlamaCppModel : IDisposable
             Llamero.Models.KvCacheType.Q4_1 => GGMLType.GGML_TYPE_Q4_1,
             Llamero.Models.KvCacheType.Q5_0 => GGMLType.GGML_TYPE_Q5_0,
             Llamero.Models.KvCacheType.Q5_1 => GGMLType.GGML_TYPE_Q5_1,
+            Llamero.Models.KvCacheType.IQ4_NL => (GGMLType)20, // GGML_TYPE_IQ4_NL, which LLamaSharp does not name
             _ => GGMLType.GGML_TYPE_F32,
         };
         var p = new ModelParams(path)
