@@ -275,7 +275,7 @@ internal sealed partial class Q4_Kx8
     /// <summary>
     /// One super-block against eight activation rows (<paramref name="a0"/>, <paramref name="stride"/> bytes apart) into
     /// <paramref name="sums"/>, sub-block by sub-block: each nibble vector is loaded and masked once for eight maddubs
-    /// (registers: 8 int16 sums, the vector, the mask, a broadcast; the int32 sums live in memory).
+    /// (registers: 8 int16 sums, the vector, the mask, a broadcast, and rows 0..3's int32 sums; rows 4..7's live in memory).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Sum8(ref byte qs, ref ScaleVectors sv, ref byte a0, nint stride, ref IntSums sums)
@@ -284,25 +284,33 @@ internal sealed partial class Q4_Kx8
         ref var a4 = ref Unsafe.Add(ref a0, 4 * stride);
         var stride3 = 3 * stride;
         ref var sum0 = ref sums[0];
-        for (nint k = 0; k < 8; k++)
+        for (nint k = 4; k < 8; k++)
             Unsafe.Add(ref sum0, k) = Vector256<int>.Zero;
+        // Rows 0..3 keep their int32 sums in registers (there is room for four), rows 4..7 in memory.
+        Vector256<int> t0 = default, t1 = default, t2 = default, t3 = default;
         ref var scale = ref sv[0];
         for (nint c = 0; c < 4; c++)
         {
             // Chunk c: the low nibbles are sub-block 2c (activations 64c ..), the high ones 2c + 1 (64c + 32 ..).
-            SubBlock8(ref qs, high: false, ref a0, ref a4, stride, stride3, scale, ref sum0);
-            SubBlock8(ref qs, high: true, ref Unsafe.Add(ref a0, 32), ref Unsafe.Add(ref a4, 32), stride, stride3, Unsafe.Add(ref scale, 1), ref sum0);
+            SubBlock8(ref qs, high: false, ref a0, ref a4, stride, stride3, scale, ref t0, ref t1, ref t2, ref t3, ref sum0);
+            SubBlock8(ref qs, high: true, ref Unsafe.Add(ref a0, 32), ref Unsafe.Add(ref a4, 32), stride, stride3, Unsafe.Add(ref scale, 1),
+                ref t0, ref t1, ref t2, ref t3, ref sum0);
             qs = ref Unsafe.Add(ref qs, 256);
             a0 = ref Unsafe.Add(ref a0, 64);
             a4 = ref Unsafe.Add(ref a4, 64);
             scale = ref Unsafe.Add(ref scale, 2);
         }
+        sum0 = t0;
+        Unsafe.Add(ref sum0, 1) = t1;
+        Unsafe.Add(ref sum0, 2) = t2;
+        Unsafe.Add(ref sum0, 3) = t3;
     }
 
     /// <summary>One sub-block's eight nibble vectors against eight rows' 32 activations (rows 0..3 at <paramref name="lo"/>,
     /// 4..7 at <paramref name="hi"/>, <paramref name="stride"/> apart), scaled into the int32 sums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void SubBlock8(ref byte q, bool high, ref byte lo, ref byte hi, nint stride, nint stride3, Vector256<short> scale, ref Vector256<int> sums)
+    private static void SubBlock8(ref byte q, bool high, ref byte lo, ref byte hi, nint stride, nint stride3, Vector256<short> scale,
+        ref Vector256<int> t0, ref Vector256<int> t1, ref Vector256<int> t2, ref Vector256<int> t3, ref Vector256<int> sums)
     {
         var v = Nibbles(ref q, high, 0);
         var s0 = Avx2.MultiplyAddAdjacent(v, Broadcast(ref lo, 0));
@@ -320,10 +328,10 @@ internal sealed partial class Q4_Kx8
         Unit8(ref q, high, 5, ref lo, ref hi, stride, stride3, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
         Unit8(ref q, high, 6, ref lo, ref hi, stride, stride3, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
         Unit8(ref q, high, 7, ref lo, ref hi, stride, stride3, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-        sums += Avx2.MultiplyAddAdjacent(s0, scale);
-        Unsafe.Add(ref sums, 1) += Avx2.MultiplyAddAdjacent(s1, scale);
-        Unsafe.Add(ref sums, 2) += Avx2.MultiplyAddAdjacent(s2, scale);
-        Unsafe.Add(ref sums, 3) += Avx2.MultiplyAddAdjacent(s3, scale);
+        t0 += Avx2.MultiplyAddAdjacent(s0, scale);
+        t1 += Avx2.MultiplyAddAdjacent(s1, scale);
+        t2 += Avx2.MultiplyAddAdjacent(s2, scale);
+        t3 += Avx2.MultiplyAddAdjacent(s3, scale);
         Unsafe.Add(ref sums, 4) += Avx2.MultiplyAddAdjacent(s4, scale);
         Unsafe.Add(ref sums, 5) += Avx2.MultiplyAddAdjacent(s5, scale);
         Unsafe.Add(ref sums, 6) += Avx2.MultiplyAddAdjacent(s6, scale);
