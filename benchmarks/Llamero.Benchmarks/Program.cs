@@ -15,7 +15,7 @@ namespace Llamero.Benchmarks;
 /// <c>-- gemm-kernel [--type Q4_K] [--cols N] [--count 16]</c>: one layout's Gemm kernel alone on cache-resident data (GemmKernelMeasure);
 /// <c>-- gemm-blocking</c>: one wide repacked matmul, whole rows against column ranges (GemmBlockingMeasure);
 /// <c>-- repack-load -m FILE [--layouts default|reference|none]</c>: load time and resident memory with and without repacking;
-/// <c>-- repack-pack FILE...</c>: each layout's packing speed; <c>-- attention</c>: one token's attention over an F32 and an F16 KV cache (AttentionMeasure); anything else runs the BenchmarkDotNet suites (<c>-- --filter '*'</c>).
+/// <c>-- repack-pack FILE...</c>: each layout's packing speed; <c>-- attention</c>: one token's attention over an F32, F16, Q8_0 and Q4_0 KV cache (AttentionMeasure, --types); anything else runs the BenchmarkDotNet suites (<c>-- --filter '*'</c>).
 /// </summary>
 public static class Program
 {

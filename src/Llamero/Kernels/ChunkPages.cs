@@ -48,29 +48,32 @@ internal sealed unsafe class ChunkPages
     /// </summary>
     public void StartHelper(Func<int> packing)
     {
-        var helper = new Thread(() =>
-        {
-            var wait = new SpinWait();
-            while (Volatile.Read(ref _claimed) + 1 < _chunks)
-            {
-                // Announce the fault before looking at the stop flag (both full fences): Stop either sees it or is seen.
-                Interlocked.Increment(ref _helperFaulting);
-                var faulted = Volatile.Read(ref _stopped) == 0 && FaultNext(Math.Max(packing(), 0) + Lead);
-                var stopped = Volatile.Read(ref _stopped) != 0;
-                Interlocked.Decrement(ref _helperFaulting);
-                if (stopped)
-                    break;
-                if (faulted)
-                    wait.Reset();
-                else
-                    wait.SpinOnce();
-            }
-        })
+        var helper = new Thread(() => IdleCores.RunAsHelper(() => Help(packing)))
         {
             IsBackground = true,
             Name = "Llamero page faulting",
         };
         helper.Start();
+    }
+
+    // The helper's loop: the next chunk in order while the packing is within the lead, until all are claimed or Stop.
+    private void Help(Func<int> packing)
+    {
+        var wait = new SpinWait();
+        while (Volatile.Read(ref _claimed) + 1 < _chunks)
+        {
+            // Announce the fault before looking at the stop flag (both full fences): Stop either sees it or is seen.
+            Interlocked.Increment(ref _helperFaulting);
+            var faulted = Volatile.Read(ref _stopped) == 0 && FaultNext(Math.Max(packing(), 0) + Lead);
+            var stopped = Volatile.Read(ref _stopped) != 0;
+            Interlocked.Decrement(ref _helperFaulting);
+            if (stopped)
+                break;
+            if (faulted)
+                wait.Reset();
+            else
+                wait.SpinOnce();
+        }
     }
 
     /// <summary>

@@ -12,8 +12,8 @@ internal static class IdleCores
 {
     /// <summary>
     /// True when fewer threads than processors multiply and, on Linux, the other threads running right now
-    /// (<c>procs_running</c> in /proc/stat less this one) are no more than the processors those threads leave: one other
-    /// thread is allowed, as the runtime's own background compiler is often busy during a load.
+    /// (<c>procs_running</c> in /proc/stat less this one and the load's own helpers) are no more than the processors those
+    /// threads leave: one other thread is allowed, as the runtime's own background compiler is often busy during a load.
     /// </summary>
     public static bool OneBesideTheThreads()
     {
@@ -21,7 +21,25 @@ internal static class IdleCores
         var threads = MatMul.Threads;
         if (threads >= cores)
             return false;
-        return IgnoreOtherWork || !OperatingSystem.IsLinux() || RunningNow() is not { } running || running - 1 <= cores - threads;
+        return IgnoreOtherWork || !OperatingSystem.IsLinux() || RunningNow() is not { } running
+            || running - 1 - Volatile.Read(ref _helpers) <= cores - threads;
+    }
+
+    private static int _helpers;
+
+    /// <summary>Runs <paramref name="work"/> as a load helper: while it runs, the check above does not count its thread
+    /// as other work (the kernel warm-up is still running when the repack asks).</summary>
+    public static void RunAsHelper(Action work)
+    {
+        Interlocked.Increment(ref _helpers);
+        try
+        {
+            work();
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _helpers);
+        }
     }
 
     /// <summary>Tests set it to run the helpers whatever else the machine is running.</summary>

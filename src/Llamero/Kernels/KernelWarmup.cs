@@ -32,7 +32,7 @@ internal static unsafe class KernelWarmup
         {
             try
             {
-                Run(kinds);
+                IdleCores.RunAsHelper(() => Run(kinds));
             }
             catch (Exception)
             {

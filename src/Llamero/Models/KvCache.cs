@@ -30,12 +30,14 @@ internal sealed class KvCache
     {
         if (kvHeads < 1 || rowLength % kvHeads != 0)
             throw new ArgumentOutOfRangeException(nameof(kvHeads), kvHeads, $"A KV cache row of {rowLength} elements does not split into {kvHeads} heads.");
-        var elements = (long)capacity * rowLength;
-        if (elements > Array.MaxLength)
-            throw new ArgumentOutOfRangeException(nameof(capacity), capacity,
-                $"A KV cache of {capacity} positions x {rowLength} elements per layer exceeds one array; use a smaller context.");
         Types = types ?? KvCacheOptions.Default;
         Types.CheckHeadSize(rowLength / kvHeads);
+        var elements = (long)capacity * rowLength;
+        // Q8_0 rows take more bytes than elements (34 per 32): the byte arrays must fit too.
+        if (elements > Array.MaxLength || KvCacheOptions.RowBytes(Types.Keys, elements) > Array.MaxLength
+            || KvCacheOptions.RowBytes(Types.Values, elements) > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(capacity), capacity,
+                $"A KV cache of {capacity} positions x {rowLength} elements per layer exceeds one array; use a smaller context.");
         Capacity = capacity;
         RowLength = rowLength;
         KvHeads = kvHeads;

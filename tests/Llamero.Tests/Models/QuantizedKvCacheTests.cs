@@ -124,6 +124,14 @@ public class QuantizedKvCacheTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_q8_0_cache_whose_bytes_outgrow_one_array_is_refused_before_allocating()
+    {
+        // 2,000,000 x 1024 elements fit one array (2.048e9 < 2^31 - 57), their Q8_0 bytes (2.176e9) do not.
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new KvCache(1, 2_000_000, 1024, KvCacheOptions.Q8_0, kvHeads: 8));
+        Assert.Contains("exceeds one array; use a smaller context", e.Message);
+    }
+
+    [Fact]
     public void Memory_per_token_of_each_type_for_the_70B_shape()
     {
         // Synthia-70B: 80 layers, 8 KV heads of 128 (1024 elements per K or V row).
