@@ -10,6 +10,7 @@ namespace Llamero.Benchmarks.Generation;
 /// activation row each in forward order (as token generation reads them), straight from the loaded model's repacked copy
 /// and from a fresh copy of the same bytes on 4 KB pages, rounds alternating; per weight type, the rate each streams at by
 /// the calling thread's CPU time (one thread) or wall time (more). Tells whether where the loader put the weights costs speed.
+/// <c>--pagemap</c> also prints how physically contiguous each copy's pages are (root only: /proc/self/pagemap).
 /// </summary>
 public static unsafe class ModelStreamMeasure
 {
@@ -34,6 +35,11 @@ public static unsafe class ModelStreamMeasure
             Buffer.MemoryCopy((void*)m.Data, region + at, m.ByteSize, m.ByteSize);
             copies[i] = new WeightMatrix(m.Type, (nint)(region + at), m.Rows, m.Cols, m.Layout);
             at += (m.ByteSize + 4095) & ~4095L;
+        }
+        if (args.Contains("--pagemap"))
+        {
+            foreach (var (name, list) in new[] { ("model copy", matrices), ("fresh copy", copies) })
+                Console.WriteLine($"{name}: {Contiguity(list)}");
         }
         var widest = matrices.Max(m => Math.Max(m.Rows, m.Cols));
         var x = new float[widest];
@@ -80,6 +86,32 @@ public static unsafe class ModelStreamMeasure
         }
         NativeMemory.AlignedFree(region);
         return 0;
+    }
+
+    // How physically contiguous the matrices' pages are (/proc/self/pagemap; needs root for the frame numbers).
+    private static string Contiguity(WeightMatrix[] list)
+    {
+        using var pagemap = File.OpenRead("/proc/self/pagemap");
+        long pages = 0, next = 0, present = 0;
+        var entry = new byte[8];
+        foreach (var m in list)
+        {
+            long previous = -2;
+            for (var at = m.Data & ~4095L; at < m.Data + m.ByteSize; at += 4096)
+            {
+                pagemap.Position = at / 4096 * 8;
+                pagemap.ReadExactly(entry);
+                var value = BitConverter.ToUInt64(entry);
+                var frame = (long)(value & ((1UL << 55) - 1));
+                pages++;
+                if ((value >> 63) != 0)
+                    present++;
+                if (frame == previous + 1)
+                    next++;
+                previous = frame;
+            }
+        }
+        return $"{pages} pages, {present} present, {100.0 * next / pages:F1}% follow the previous page physically";
     }
 
     private static readonly Dictionary<int, byte[]> Activations = [];
