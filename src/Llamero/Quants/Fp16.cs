@@ -144,8 +144,8 @@ public static class Fp16
         return (Magnitude(shifted & Vector256.Create(MagnitudeMask)).AsInt32() | (shifted & Vector256.Create(SignMask))).AsSingle();
     }
 
-    /// <summary>Running minimum of |h| − 1 (sign cleared, unsigned) over the halves of sign-extended lanes: it falls below
-    /// 0x3FF exactly when one of them is subnormal (zero wraps to the top).</summary>
+    /// <summary>Running minimum of |h| − 1 (unsigned) over halves' magnitudes (|h|, sign cleared, one per lane): it falls
+    /// below 0x3FF exactly when one of them is subnormal (a zero wraps to the top).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<uint> MinMagnitudeLessOne(Vector256<uint> min, Vector256<int> magnitudes) =>
         Vector256.Min(min, (magnitudes - Vector256<int>.One).AsUInt32());
