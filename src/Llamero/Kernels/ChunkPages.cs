@@ -7,8 +7,9 @@ namespace Llamero.Kernels;
 /// before it is packed: its part of the fresh copy for writing (<c>madvise(MADV_POPULATE_WRITE)</c>, through
 /// <see cref="HugePageBacking"/> when the region asked for huge pages) and its plain bytes in the mapped file for reading
 /// (<c>MADV_POPULATE_READ</c>): one system call each rather than a fault a page. A packer faults in its own chunk unless a
-/// helper thread has claimed it already; the helper takes the chunks after the packers' in order, at most
-/// <see cref="Lead"/> ahead of the packing, which bounds what the copy and the file hold ahead of the chunk being packed.
+/// helper thread has claimed it already (each packer its own, as several packers do without a helper); the helper takes
+/// the chunks after the packers' in order, at most <see cref="Lead"/> ahead of the packing, which bounds what the copy
+/// and the file hold ahead of the chunk being packed.
 /// </summary>
 internal sealed unsafe class ChunkPages
 {
@@ -16,9 +17,9 @@ internal sealed unsafe class ChunkPages
     internal const int Lead = 4;
 
     private readonly int _chunks;
+    private readonly int[] _claimed;   // 1 once a thread has taken the chunk
     private readonly Func<int, (nint Copy, long CopyBytes, nint Source, long SourceBytes)> _range;
     private readonly HugePageBacking? _backing;
-    private int _claimed = -1;
     private int _stopped;
     private int _helperFaulting;
 
@@ -26,20 +27,21 @@ internal sealed unsafe class ChunkPages
     public ChunkPages(int chunks, Func<int, (nint Copy, long CopyBytes, nint Source, long SourceBytes)> range, HugePageBacking? backing)
     {
         _chunks = chunks;
+        _claimed = new int[chunks];
         _range = range;
         _backing = backing;
     }
 
     /// <summary>
-    /// Faults chunk <paramref name="chunk"/> in (and any unclaimed one before it) unless another thread has claimed it:
-    /// then the caller goes on at once and its own writes fault in whatever that thread has not reached yet. Populating
-    /// never changes a page's bytes, so the two never conflict, and a packer never waits on a helper the scheduler has
-    /// put aside (on a loaded machine it may be, for many milliseconds).
+    /// Faults chunk <paramref name="chunk"/> in unless the helper has claimed it: then the caller goes on at once and its
+    /// own writes fault in whatever the helper has not reached yet. Populating never changes a page's bytes, so the two
+    /// never conflict, and a packer never waits on a helper the scheduler has put aside (on a loaded machine it may be,
+    /// for many milliseconds).
     /// </summary>
     public void Ensure(int chunk)
     {
-        while (Volatile.Read(ref _claimed) < chunk)
-            FaultNext(chunk);
+        if (Interlocked.Exchange(ref _claimed[chunk], 1) == 0)
+            Fault(chunk);
     }
 
     /// <summary>
@@ -56,23 +58,33 @@ internal sealed unsafe class ChunkPages
         helper.Start();
     }
 
-    // The helper's loop: the next chunk in order while the packing is within the lead, until all are claimed or Stop.
+    // The helper's loop: the chunks after the last one a packer has taken, in order, each unless a packer got to it
+    // first, never more than the lead ahead, until the last chunk or Stop.
     private void Help(Func<int> packing)
     {
         var wait = new SpinWait();
-        while (Volatile.Read(ref _claimed) + 1 < _chunks)
+        var next = 0;
+        while (next < _chunks)
         {
+            var packed = packing();
+            next = Math.Max(next, packed + 1);
+            if (next >= _chunks)
+                break;
+            if (next > Math.Max(packed, 0) + Lead)
+            {
+                wait.SpinOnce();
+                continue;
+            }
             // Announce the fault before looking at the stop flag (both full fences): Stop either sees it or is seen.
             Interlocked.Increment(ref _helperFaulting);
-            var faulted = Volatile.Read(ref _stopped) == 0 && FaultNext(Math.Max(packing(), 0) + Lead);
             var stopped = Volatile.Read(ref _stopped) != 0;
+            if (!stopped && Interlocked.Exchange(ref _claimed[next], 1) == 0)
+                Fault(next);
             Interlocked.Decrement(ref _helperFaulting);
             if (stopped)
                 break;
-            if (faulted)
-                wait.Reset();
-            else
-                wait.SpinOnce();
+            next++;
+            wait.Reset();
         }
     }
 
@@ -88,15 +100,9 @@ internal sealed unsafe class ChunkPages
             wait.SpinOnce(sleep1Threshold: -1);
     }
 
-    // Claims the next chunk in order and faults it in, unless it lies past `limit` or there is none left: then false.
-    private bool FaultNext(int limit)
+    // Faults in the chunk's copy for writing and its plain bytes for reading.
+    private void Fault(int chunk)
     {
-        var claimed = Volatile.Read(ref _claimed);
-        var chunk = claimed + 1;
-        if (chunk > limit || chunk >= _chunks)
-            return false;
-        if (Interlocked.CompareExchange(ref _claimed, chunk, claimed) != claimed)
-            return true;   // another thread took it: the caller looks again
         var (copy, copyBytes, source, sourceBytes) = _range(chunk);
         if (_backing is null)
             MemoryAdvice.Advise(copy, copyBytes, MemoryAdvice.PopulateWrite);
@@ -104,6 +110,5 @@ internal sealed unsafe class ChunkPages
             _backing.Populate((byte*)copy, copyBytes);
         // A hint: older kernels refuse it, and the packer's reads fault the pages in.
         MemoryAdvice.Advise(source, sourceBytes, MemoryAdvice.PopulateRead);
-        return true;
     }
 }

@@ -21,18 +21,18 @@ internal static unsafe class KernelWarmup
     internal static bool Enabled { get; set; } = true;
 
     /// <summary>
-    /// When <see cref="Enabled"/> and a core is idle, runs <see cref="Run"/> for <paramref name="kinds"/> on a background
-    /// thread and returns it (else null). It multiplies nothing of the model's.
+    /// When <see cref="Enabled"/> and a core is idle, runs <see cref="Run"/> for the <paramref name="kinds"/> on a
+    /// background thread and returns it (else null, without asking for the kinds). It multiplies nothing of the model's.
     /// </summary>
-    public static Thread? StartIfIdleCore(IReadOnlyList<(GgmlType Type, WeightLayout? Layout)> kinds)
+    public static Thread? StartIfIdleCore(Func<IReadOnlyList<(GgmlType Type, WeightLayout? Layout)>> kinds)
     {
-        if (!Enabled || kinds.Count == 0 || !IdleCores.OneBesideTheThreads())
+        if (!Enabled || !IdleCores.OneBesideTheThreads())
             return null;
         var thread = new Thread(() =>
         {
             try
             {
-                IdleCores.RunAsHelper(() => Run(kinds));
+                IdleCores.RunAsHelper(() => Run(kinds()));
             }
             catch (Exception)
             {

@@ -57,7 +57,7 @@ public sealed class LlamaModel : IDisposable
         try
         {
             // On a core the threads leave idle, the kernels compile while the weights load (the first token would wait).
-            KernelWarmup.StartIfIdleCore(MultipliedKinds(file, options));
+            KernelWarmup.StartIfIdleCore(() => MultipliedKinds(file, options));
             var config = LlamaConfig.FromGguf(file);
             // Repacking reads the matrices it copies (in parallel, in file order) and reports each one as it lands;
             // the tensors left in the file are read in afterwards, so no page is read twice.
