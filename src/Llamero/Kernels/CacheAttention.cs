@@ -117,11 +117,11 @@ internal static class CacheAttention
         return tile;
     }
 
-    /// <summary>A thread's scratch buffer of at least <paramref name="length"/> floats (grown, never shrunk).</summary>
-    internal static Span<float> Scratch(ref float[]? buffer, int length)
+    /// <summary>A thread's scratch buffer of at least <paramref name="length"/> elements (grown, never shrunk).</summary>
+    internal static Span<T> Scratch<T>(ref T[]? buffer, int length)
     {
         if (buffer is null || buffer.Length < length)
-            buffer = new float[length];
+            buffer = new T[length];
         return buffer.AsSpan(0, length);
     }
 }

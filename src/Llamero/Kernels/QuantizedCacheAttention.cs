@@ -49,9 +49,7 @@ internal static class QuantizedCacheAttention
         if (keyCodec is not null)
         {
             var queryBytes = keyCodec.QueryRowBytes(headSize);
-            if (_queryBlocks is null || _queryBlocks.Length < heads * queryBytes)
-                _queryBlocks = new byte[heads * queryBytes];
-            var quantized = _queryBlocks.AsSpan(0, heads * queryBytes);
+            var quantized = CacheAttention.Scratch(ref _queryBlocks, heads * queryBytes);
             keyCodec.QuantizeQueries(q, quantized);
             var rowBytes = keyCodec.RowBytes(headSize);
             for (var t0 = 0; t0 < length; t0 += CacheAttention.BlockRows)

@@ -49,8 +49,8 @@ internal static class QuantizedKeyScores
         var done = count / Rows * Rows;
         if (done == 0)
             return 0;
-        var quants = Bytes(ref _quants, Rows * blocks * 32);
-        var scales = Floats(ref _scales, Rows * blocks);
+        var quants = CacheAttention.Scratch(ref _quants, Rows * blocks * 32);
+        var scales = CacheAttention.Scratch(ref _scales, Rows * blocks);
         ref var q0 = ref MemoryMarshal.GetReference(quants);
         ref var d0 = ref MemoryMarshal.GetReference(scales);
         ref var k0 = ref MemoryMarshal.GetReference(keys);
@@ -115,13 +115,4 @@ internal static class QuantizedKeyScores
         var sums = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(magnitudes, Avx2.Sign(kw, qa)), ones);
         return Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sums), acc);
     }
-
-    private static Span<byte> Bytes(ref byte[]? buffer, int length)
-    {
-        if (buffer is null || buffer.Length < length)
-            buffer = new byte[length];
-        return buffer.AsSpan(0, length);
-    }
-
-    private static Span<float> Floats(ref float[]? buffer, int length) => CacheAttention.Scratch(ref buffer, length);
 }

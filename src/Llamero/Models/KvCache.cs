@@ -126,7 +126,7 @@ internal sealed class KvCache
             if (_keyRotation > 0 && queries.Length >= width)
             {
                 // Queries rotated as the keys were: K·q is unchanged.
-                var rotated = Scratch(ref _rotatedQueries, width);
+                var rotated = CacheAttention.Scratch(ref _rotatedQueries, width);
                 queries[..width].CopyTo(rotated);
                 Hadamard.Transform(rotated, _keyRotation);
                 queries = rotated;
@@ -162,7 +162,7 @@ internal sealed class KvCache
     {
         if (rotation > 0)
         {
-            var rotated = Scratch(ref _rotatedRow, row.Length);
+            var rotated = CacheAttention.Scratch(ref _rotatedRow, row.Length);
             row.CopyTo(rotated);
             Hadamard.Transform(rotated, rotation);
             row = rotated;
@@ -179,8 +179,6 @@ internal sealed class KvCache
         if (rotation > 0)
             Hadamard.Transform(row[..RowLength], rotation);
     }
-
-    private static Span<float> Scratch(ref float[]? buffer, int length) => CacheAttention.Scratch(ref buffer, length);
 
     // The keys or the values of every layer: float rows for F32, half bits for F16, quantized blocks otherwise. Offsets
     // count elements; a block type's are whole blocks (head sizes are multiples of 32), turned into bytes here.
